@@ -371,6 +371,8 @@ type Attrs struct {
 	Errors []*Error
 	// Action is the strongest RFC 7606 action among Errors.
 	Action ErrorAction
+
+	scratch4, scratchOut ASPath // AS4_PATH merge buffers
 }
 
 // Has reports whether the attribute type was present and well-formed.
@@ -405,10 +407,10 @@ func (a *Attrs) Reset() {
 // CopyFrom makes a a deep copy of b (except Unknown values, which keep
 // aliasing their input), reusing a's storage.
 func (a *Attrs) CopyFrom(b *Attrs) {
-	asp := a.ASPath
+	asp, s4, so := a.ASPath, a.scratch4, a.scratchOut
 	comm, ext, large, cl, unk, errs := a.Communities, a.ExtCommunities, a.LargeCommunities, a.ClusterList, a.Unknown, a.Errors
 	*a = *b
-	a.ASPath = asp
+	a.ASPath, a.scratch4, a.scratchOut = asp, s4, so
 	a.ASPath.CopyFrom(&b.ASPath)
 	a.Communities = append(comm[:0], b.Communities...)
 	a.ExtCommunities = append(ext[:0], b.ExtCommunities...)

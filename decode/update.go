@@ -59,7 +59,8 @@ func (o *Options) HasAddPath(f Family) bool {
 
 // NLRI is one prefix of an UPDATE, with its path identifier and next hop.
 type NLRI struct {
-	// Prefix is the prefix, masked to its length.
+	// Prefix is the prefix as on the wire: bits past the prefix length are
+	// kept (bgpdump prints them); compare with Prefix.Masked().
 	Prefix netip.Prefix
 	// PathID is the ADD-PATH path identifier, valid if HasPathID.
 	PathID uint32
