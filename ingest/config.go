@@ -1,0 +1,671 @@
+package ingest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the connector's configuration, decoded once from a Kafka
+// Connect style .properties file, environment overrides and --set pairs.
+// Every field's key, default and allowed values are in [Keys].
+type Config struct {
+	// Name is the connector name (key "name"); it names the task in dead
+	// letter headers and is the default group id.
+	Name string
+	// ConnectorClass is accepted for Connect compatibility and ignored.
+	ConnectorClass string
+	// Embedded is true when bootstrap.servers is "embedded": the connector
+	// starts an in-process broker on EmbeddedPort (0 = any free port).
+	Embedded     bool
+	EmbeddedPort int
+	// EmbeddedPartitions is the partition count of topics the embedded
+	// broker creates.
+	EmbeddedPartitions int
+	// BootstrapServers are the seed brokers (host:port).
+	BootstrapServers []string
+	// GroupID is the consumer group.
+	GroupID string
+	// Topics are the input topics, or TopicsRegex a regular expression
+	// matching them; exactly one is set.
+	Topics      []string
+	TopicsRegex string
+	// InputFormat is "openbmp", "bmp" or "mrt".
+	InputFormat string
+	// TasksMax is the number of consumers the process runs in the group.
+	TasksMax int
+	// Filter is a BGPStream filter expression ("" keeps every elem).
+	Filter string
+	// OutputTopicPrefix gives the output topics <prefix>.ribs, ....
+	OutputTopicPrefix string
+	// ValueFormat is "avro-single-object" or "avro-confluent".
+	ValueFormat string
+	// SchemaRegistryURL is the registry for avro-confluent.
+	SchemaRegistryURL string
+	// KeyField is what goes in the output record key: "prefix", "peer",
+	// "router" or "none".
+	KeyField string
+	// ErrorsTolerance is "none" (stop on the first undecodable record) or
+	// "all" (dead-letter it and go on).
+	ErrorsTolerance string
+	// DLQTopic is the dead letter topic ("" = none: records are counted,
+	// logged and skipped under errors.tolerance=all).
+	DLQTopic string
+	// DLQContextHeaders adds the __connect.errors.* headers to dead letters.
+	DLQContextHeaders bool
+	// ErrorsLogEnable logs every tolerated error.
+	ErrorsLogEnable bool
+	// AutoOffsetReset is where a new group starts: "earliest" or "latest".
+	AutoOffsetReset string
+	// Compression is the producer compression codec.
+	Compression string
+	// Linger is how long the producer waits to fill a batch.
+	Linger time.Duration
+	// OffsetFlushInterval is the time between offset commits.
+	OffsetFlushInterval time.Duration
+	// FetchMaxWait is the longest a fetch waits for data.
+	FetchMaxWait time.Duration
+	// TopicPartitions and TopicReplicationFactor are used when the connector
+	// creates missing output topics (-1 = broker default).
+	TopicPartitions        int
+	TopicReplicationFactor int
+	// SecurityProtocol is PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+	SecurityProtocol string
+	// SASLMechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with
+	// SASLUsername and SASLPassword.
+	SASLMechanism, SASLUsername, SASLPassword string
+	// SSLCALocation, SSLCertLocation and SSLKeyLocation are PEM files.
+	SSLCALocation, SSLCertLocation, SSLKeyLocation string
+	// MetricsListen is the address of the Prometheus /metrics endpoint
+	// ("" = off).
+	MetricsListen string
+	// PeerUpState is the state a BMP Peer Up elem gets: "established" or
+	// "active" (bgpreader's choice).
+	PeerUpState string
+
+	origins map[string]string
+}
+
+// Key describes one configuration key: its default, its documentation and
+// the values it accepts. The table drives parsing, defaults, validation and
+// the documentation of the example file.
+type Key struct {
+	// Name is the property name, e.g. "bootstrap.servers".
+	Name string
+	// Default is the value used when the key is not set.
+	Default string
+	// Doc says what the key does.
+	Doc string
+	// Allowed lists the accepted values of an enumeration key.
+	Allowed []string
+	set     func(c *Config, v string) error
+}
+
+func str(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func enum(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func integer(lo, hi int, f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		if n < lo || n > hi {
+			return fmt.Errorf("%d is out of range [%d, %d]", n, lo, hi)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func millis(lo, hi int, f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer number of milliseconds", v)
+		}
+		if n < lo || n > hi {
+			return fmt.Errorf("%d ms is out of range [%d, %d]", n, lo, hi)
+		}
+		*f(c) = time.Duration(n) * time.Millisecond
+		return nil
+	}
+}
+
+func boolean(f func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "true":
+			*f(c) = true
+		case "false":
+			*f(c) = false
+		default:
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		return nil
+	}
+}
+
+func list(f func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*f(c) = out
+		return nil
+	}
+}
+
+// Keys lists every configuration key, in the order of the example file.
+var Keys = []Key{
+	{Name: "name", Default: "bgp-connector", Doc: "Connector name; the default group id and the task name in dead letter headers.",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("must not be empty")
+			}
+			c.Name = v
+			return nil
+		}},
+	{Name: "connector.class", Default: "bgp-connector", Doc: "Accepted for Kafka Connect compatibility; ignored.", set: str(func(c *Config) *string { return &c.ConnectorClass })},
+	{Name: "bootstrap.servers", Default: "embedded", Doc: "Comma list of host:port seed brokers, or \"embedded\" to start an in-process broker on loopback.",
+		set: func(c *Config, v string) error {
+			var hosts []string
+			list(func(c *Config) *[]string { return &hosts })(c, v)
+			if len(hosts) == 0 {
+				return errors.New("must list at least one host:port, or be \"embedded\"")
+			}
+			if len(hosts) == 1 && hosts[0] == "embedded" {
+				c.Embedded, c.BootstrapServers = true, nil
+				return nil
+			}
+			for _, h := range hosts {
+				host, port, ok := strings.Cut(h, ":")
+				if h == "embedded" {
+					return errors.New("\"embedded\" cannot be combined with other brokers")
+				}
+				if !ok || host == "" {
+					return fmt.Errorf("%q is not host:port", h)
+				}
+				if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+					return fmt.Errorf("%q has no valid port (1-65535)", h)
+				}
+			}
+			c.Embedded, c.BootstrapServers = false, hosts
+			return nil
+		}},
+	{Name: "embedded.port", Default: "0", Doc: "Port of the embedded broker on 127.0.0.1 (0 = any free port; the log says which).", set: integer(0, 65535, func(c *Config) *int { return &c.EmbeddedPort })},
+	{Name: "embedded.partitions", Default: "6", Doc: "Partitions of each topic the embedded broker creates.", set: integer(1, 1000, func(c *Config) *int { return &c.EmbeddedPartitions })},
+	{Name: "group.id", Default: "", Doc: "Consumer group id (default: connect-<name>, as Kafka Connect names sink groups).", set: str(func(c *Config) *string { return &c.GroupID })},
+	{Name: "topics", Default: "openbmp.bmp_raw", Doc: "Comma list of input topics carrying raw OpenBMP (or BMP, MRT) records.", set: list(func(c *Config) *[]string { return &c.Topics })},
+	{Name: "topics.regex", Default: "", Doc: "Regular expression of input topics, instead of topics.",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if _, err := regexp.Compile(v); err != nil {
+					return fmt.Errorf("bad regular expression: %v", err)
+				}
+			}
+			c.TopicsRegex = v
+			return nil
+		}},
+	{Name: "input.format", Default: "openbmp", Allowed: []string{"openbmp", "bmp", "mrt"}, Doc: "What an input record value holds: an OpenBMP v1.7 message, one raw BMP message, or one or more MRT records.", set: enum(func(c *Config) *string { return &c.InputFormat })},
+	{Name: "tasks.max", Default: "1", Doc: "Consumers this process runs in the group (each one a Kafka Connect task).", set: integer(1, 256, func(c *Config) *int { return &c.TasksMax })},
+	{Name: "filter", Default: "", Doc: "BGPStream filter expression; only matching elems are published (stats are never filtered).", set: str(func(c *Config) *string { return &c.Filter })},
+	{Name: "output.topic.prefix", Default: "bgp.elems", Doc: "Output topics are <prefix>.ribs, .announcements, .withdrawals, .peerstates and .stats.",
+		set: func(c *Config, v string) error {
+			if v == "" || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+				return fmt.Errorf("%q is not a valid topic name prefix (letters, digits, '.', '_', '-')", v)
+			}
+			c.OutputTopicPrefix = v
+			return nil
+		}},
+	{Name: "value.format", Default: "avro-single-object", Allowed: []string{"avro-single-object", "avro-confluent"}, Doc: "Avro framing: single-object encoding (schema fingerprint), or the Confluent wire format with schema.registry.url.", set: enum(func(c *Config) *string { return &c.ValueFormat })},
+	{Name: "schema.registry.url", Default: "", Doc: "Schema registry base URL, required by value.format=avro-confluent; subjects are <topic>-value.",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("%q is not an http(s) URL", v)
+				}
+			}
+			c.SchemaRegistryURL = v
+			return nil
+		}},
+	{Name: "key.field", Default: "prefix", Allowed: []string{"prefix", "peer", "router", "none"}, Doc: "Output record key: the prefix (a prefix's history stays on one partition), the peer address, the router address, or none.", set: enum(func(c *Config) *string { return &c.KeyField })},
+	{Name: "errors.tolerance", Default: "none", Allowed: []string{"none", "all"}, Doc: "none: an undecodable record stops the task, committing nothing past it; all: it goes to the dead letter topic and processing continues.", set: enum(func(c *Config) *string { return &c.ErrorsTolerance })},
+	{Name: "errors.deadletterqueue.topic.name", Default: "", Doc: "Dead letter topic for undecodable records under errors.tolerance=all (empty: count, log and skip).", set: str(func(c *Config) *string { return &c.DLQTopic })},
+	{Name: "errors.deadletterqueue.context.headers.enable", Default: "true", Doc: "Add __connect.errors.* headers (topic, partition, offset, cause) to dead letters.", set: boolean(func(c *Config) *bool { return &c.DLQContextHeaders })},
+	{Name: "errors.log.enable", Default: "true", Doc: "Log each tolerated error with its topic/partition/offset.", set: boolean(func(c *Config) *bool { return &c.ErrorsLogEnable })},
+	{Name: "consumer.auto.offset.reset", Default: "earliest", Allowed: []string{"earliest", "latest"}, Doc: "Where a group without committed offsets starts.", set: enum(func(c *Config) *string { return &c.AutoOffsetReset })},
+	{Name: "compression.type", Default: "none", Allowed: []string{"none", "gzip", "snappy", "lz4", "zstd"}, Doc: "Producer compression.", set: enum(func(c *Config) *string { return &c.Compression })},
+	{Name: "linger.ms", Default: "5", Doc: "How long the producer waits to fill a batch.", set: millis(0, 60000, func(c *Config) *time.Duration { return &c.Linger })},
+	{Name: "offset.flush.interval.ms", Default: "1000", Doc: "Interval between commits of offsets whose elems are all acknowledged.", set: millis(10, 3600000, func(c *Config) *time.Duration { return &c.OffsetFlushInterval })},
+	{Name: "consumer.fetch.max.wait.ms", Default: "50", Doc: "Longest a fetch waits for data (BGPStream uses 50 ms).", set: millis(1, 60000, func(c *Config) *time.Duration { return &c.FetchMaxWait })},
+	{Name: "topic.creation.default.partitions", Default: "-1", Doc: "Partitions of output and dead letter topics the connector creates when missing (-1: broker default).",
+		set: func(c *Config, v string) error {
+			return integer(-1, 100000, func(c *Config) *int { return &c.TopicPartitions })(c, v)
+		}},
+	{Name: "topic.creation.default.replication.factor", Default: "-1", Doc: "Replication factor of topics the connector creates (-1: broker default).", set: integer(-1, 100, func(c *Config) *int { return &c.TopicReplicationFactor })},
+	{Name: "security.protocol", Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "Broker connection security.", set: enum(func(c *Config) *string { return &c.SecurityProtocol })},
+	{Name: "sasl.mechanism", Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism for SASL_* protocols.", set: enum(func(c *Config) *string { return &c.SASLMechanism })},
+	{Name: "sasl.username", Default: "", Doc: "SASL user.", set: str(func(c *Config) *string { return &c.SASLUsername })},
+	{Name: "sasl.password", Default: "", Doc: "SASL password (prefer the BGP_CONNECTOR_SASL_PASSWORD environment variable).", set: str(func(c *Config) *string { return &c.SASLPassword })},
+	{Name: "ssl.ca.location", Default: "", Doc: "PEM file of CA certificates to trust (default: the system pool).", set: str(func(c *Config) *string { return &c.SSLCALocation })},
+	{Name: "ssl.certificate.location", Default: "", Doc: "PEM client certificate for mutual TLS.", set: str(func(c *Config) *string { return &c.SSLCertLocation })},
+	{Name: "ssl.key.location", Default: "", Doc: "PEM private key of ssl.certificate.location.", set: str(func(c *Config) *string { return &c.SSLKeyLocation })},
+	{Name: "metrics.listen", Default: "", Doc: "host:port of the Prometheus /metrics endpoint (empty: off).",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if _, p, ok := strings.Cut(v, ":"); !ok {
+					return fmt.Errorf("%q is not host:port", v)
+				} else if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
+					return fmt.Errorf("%q has no valid port", v)
+				}
+			}
+			c.MetricsListen = v
+			return nil
+		}},
+	{Name: "bmp.peer.up.state", Default: "established", Allowed: []string{"established", "active"}, Doc: "New state of the S elem of a BMP Peer Up (bgpreader uses active).", set: enum(func(c *Config) *string { return &c.PeerUpState })},
+}
+
+var keyIndex = func() map[string]*Key {
+	m := make(map[string]*Key, len(Keys))
+	for i := range Keys {
+		m[Keys[i].Name] = &Keys[i]
+	}
+	return m
+}()
+
+// EnvPrefix is the prefix of environment overrides: BGP_CONNECTOR_GROUP_ID
+// sets group.id (upper case, '.' and '-' become '_').
+const EnvPrefix = "BGP_CONNECTOR_"
+
+// Problem is one configuration error: the key, where it was set, and what
+// is wrong.
+type Problem struct {
+	// Key is the property name ("" for a line that is not key=value).
+	Key string
+	// Origin is "file:line", "env NAME", "--set" or "default".
+	Origin string
+	// Msg says what is wrong and what is allowed.
+	Msg string
+}
+
+func (p Problem) String() string {
+	switch {
+	case p.Key == "":
+		return fmt.Sprintf("%s: %s", p.Origin, p.Msg)
+	case p.Origin == "":
+		return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", p.Origin, p.Key, p.Msg)
+}
+
+// ConfigError lists every problem found in a configuration.
+type ConfigError struct {
+	Problems []Problem
+}
+
+// Error returns one problem, or a count and every problem, one per line.
+func (e *ConfigError) Error() string {
+	if len(e.Problems) == 1 {
+		return "configuration: " + e.Problems[0].String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "configuration: %d problems:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Setting is one key=value with where it came from.
+type Setting struct {
+	Key, Value, Origin string
+}
+
+// ParseProperties reads a Java .properties file: "key=value", "key: value"
+// or "key value" lines, '#' and '!' comments, '\' line continuations and the
+// escapes \t \n \r \f \\ \uXXXX. name is used in origins ("name:line").
+func ParseProperties(r io.Reader, name string) ([]Setting, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	var out []Setting
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		start := lineNo
+		line := strings.TrimLeft(sc.Text(), " \t\f")
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		for continues(line) && sc.Scan() {
+			lineNo++
+			line = line[:len(line)-1] + strings.TrimLeft(sc.Text(), " \t\f")
+		}
+		if continues(line) {
+			line = line[:len(line)-1]
+		}
+		key, value := splitProperty(line)
+		k, err1 := unescape(key)
+		v, err2 := unescape(value)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", name, start, err)
+		}
+		out = append(out, Setting{Key: k, Value: v, Origin: fmt.Sprintf("%s:%d", name, start)})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// continues reports whether a line ends with an odd number of backslashes.
+func continues(line string) bool {
+	n := 0
+	for i := len(line) - 1; i >= 0 && line[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 1
+}
+
+func splitProperty(line string) (string, string) {
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '=', ':':
+			return strings.TrimRight(line[:i], " \t\f"), strings.TrimLeft(line[i+1:], " \t\f")
+		case ' ', '\t', '\f':
+			rest := strings.TrimLeft(line[i:], " \t\f")
+			if rest != "" && (rest[0] == '=' || rest[0] == ':') {
+				rest = strings.TrimLeft(rest[1:], " \t\f")
+			}
+			return line[:i], rest
+		}
+	}
+	return line, ""
+}
+
+func unescape(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 't':
+			b.WriteByte('\t')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 'f':
+			b.WriteByte('\f')
+		case 'u':
+			if i+5 > len(s) {
+				return "", fmt.Errorf("bad \\u escape in %q", s)
+			}
+			n, err := strconv.ParseUint(s[i+1:i+5], 16, 16)
+			if err != nil {
+				return "", fmt.Errorf("bad \\u escape in %q", s)
+			}
+			b.WriteRune(rune(n))
+			i += 4
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// EnvSettings returns the overrides found in environ (os.Environ's format):
+// each BGP_CONNECTOR_* variable, its name lower-cased with '_' read as '.'.
+// A variable that maps to no key is still returned, so that validation
+// reports it.
+func EnvSettings(environ []string) []Setting {
+	var out []Setting
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) {
+			continue
+		}
+		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "_", "."))
+		if _, ok := keyIndex[key]; !ok {
+			// Keys with '-' (none today) or typos: try the dashed spelling.
+			if alt := strings.ReplaceAll(key, ".", "-"); keyIndex[alt] != nil {
+				key = alt
+			}
+		}
+		out = append(out, Setting{Key: key, Value: value, Origin: "env " + name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Origin < out[j].Origin })
+	return out
+}
+
+// SetSettings parses --set key=value pairs.
+func SetSettings(pairs []string) ([]Setting, error) {
+	var out []Setting
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, &ConfigError{Problems: []Problem{{Origin: "--set", Msg: fmt.Sprintf("%q is not key=value", p)}}}
+		}
+		out = append(out, Setting{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v), Origin: "--set"})
+	}
+	return out, nil
+}
+
+// NewConfig builds a Config from settings applied in order (later wins:
+// file, then environment, then --set), fills defaults and validates the
+// whole. The error, a *ConfigError, lists every problem with its key and
+// origin.
+func NewConfig(settings ...[]Setting) (*Config, error) {
+	c := &Config{origins: map[string]string{}}
+	var probs []Problem
+	for i := range Keys {
+		k := &Keys[i]
+		if err := k.set(c, k.Default); err != nil {
+			probs = append(probs, Problem{Key: k.Name, Origin: "default", Msg: err.Error()})
+		}
+	}
+	last := map[string]Setting{}
+	var order []string
+	for _, ss := range settings {
+		for _, s := range ss {
+			if _, ok := keyIndex[s.Key]; !ok {
+				probs = append(probs, Problem{Key: s.Key, Origin: s.Origin, Msg: unknownKeyMsg(s.Key)})
+				continue
+			}
+			if _, seen := last[s.Key]; !seen {
+				order = append(order, s.Key)
+			}
+			last[s.Key] = s
+		}
+	}
+	for _, name := range order {
+		s := last[name]
+		k := keyIndex[name]
+		c.origins[name] = s.Origin
+		if len(k.Allowed) > 0 && !contains(k.Allowed, s.Value) {
+			probs = append(probs, Problem{Key: name, Origin: s.Origin,
+				Msg: fmt.Sprintf("%q is not allowed; use one of %s", s.Value, strings.Join(k.Allowed, ", "))})
+			continue
+		}
+		if err := k.set(c, s.Value); err != nil {
+			probs = append(probs, Problem{Key: name, Origin: s.Origin, Msg: err.Error()})
+		}
+	}
+	probs = append(probs, c.check()...)
+	if len(probs) > 0 {
+		return nil, &ConfigError{Problems: probs}
+	}
+	return c, nil
+}
+
+// LoadConfig reads a .properties file (path "" means none), then applies
+// environ's BGP_CONNECTOR_* overrides and the --set pairs.
+func LoadConfig(path string, environ []string, sets []string) (*Config, error) {
+	var file []Setting
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, &ConfigError{Problems: []Problem{{Origin: path, Msg: err.Error()}}}
+		}
+		defer f.Close()
+		file, err = ParseProperties(f, path)
+		if err != nil {
+			return nil, &ConfigError{Problems: []Problem{{Origin: path, Msg: err.Error()}}}
+		}
+	}
+	set, err := SetSettings(sets)
+	if err != nil {
+		return nil, err
+	}
+	return NewConfig(file, EnvSettings(environ), set)
+}
+
+// check validates combinations of keys.
+func (c *Config) check() []Problem {
+	var p []Problem
+	add := func(key, msg string) {
+		p = append(p, Problem{Key: key, Origin: c.origins[key], Msg: msg})
+	}
+	_, topicsSet := c.origins["topics"]
+	if c.TopicsRegex != "" && topicsSet && len(c.Topics) > 0 {
+		add("topics.regex", "set together with topics; set only one of them")
+	}
+	if c.TopicsRegex != "" && !topicsSet {
+		c.Topics = nil
+	}
+	if c.TopicsRegex == "" && len(c.Topics) == 0 {
+		add("topics", "no input topic: set topics or topics.regex")
+	}
+	if c.ValueFormat == "avro-confluent" && c.SchemaRegistryURL == "" {
+		add("schema.registry.url", "required by value.format=avro-confluent")
+	}
+	if c.DLQTopic != "" && c.ErrorsTolerance != "all" {
+		add("errors.deadletterqueue.topic.name", "set while errors.tolerance=none; dead letters need errors.tolerance=all")
+	}
+	prefix := c.OutputTopicPrefix + "."
+	for _, t := range append(append([]string(nil), c.Topics...), c.DLQTopic) {
+		if t != "" && strings.HasPrefix(t, prefix) {
+			add("topics", fmt.Sprintf("input or dead letter topic %q is under output.topic.prefix %q: the connector would read its own output", t, c.OutputTopicPrefix))
+		}
+	}
+	sasl := strings.HasPrefix(c.SecurityProtocol, "SASL_")
+	if sasl && (c.SASLUsername == "" || c.SASLPassword == "") {
+		add("sasl.username", "security.protocol="+c.SecurityProtocol+" needs sasl.username and sasl.password")
+	}
+	if !sasl && (c.SASLUsername != "" || c.SASLPassword != "") {
+		add("sasl.username", "SASL credentials set but security.protocol="+c.SecurityProtocol+"; use SASL_PLAINTEXT or SASL_SSL")
+	}
+	tls := strings.HasSuffix(c.SecurityProtocol, "SSL")
+	if !tls && (c.SSLCALocation != "" || c.SSLCertLocation != "" || c.SSLKeyLocation != "") {
+		add("security.protocol", "ssl.* files set but security.protocol="+c.SecurityProtocol+"; use SSL or SASL_SSL")
+	}
+	if (c.SSLCertLocation == "") != (c.SSLKeyLocation == "") {
+		add("ssl.certificate.location", "ssl.certificate.location and ssl.key.location go together")
+	}
+	if c.Embedded && c.SecurityProtocol != "PLAINTEXT" {
+		add("security.protocol", "the embedded broker speaks PLAINTEXT only")
+	}
+	if c.GroupID == "" {
+		c.GroupID = "connect-" + c.Name
+	}
+	return p
+}
+
+// Origin returns where key was set ("file:line", "env NAME", "--set"), or
+// "" for a default.
+func (c *Config) Origin(key string) string { return c.origins[key] }
+
+// TopicFor returns the output topic of a type suffix: <prefix>.<suffix>.
+func (c *Config) TopicFor(suffix string) string { return c.OutputTopicPrefix + "." + suffix }
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func unknownKeyMsg(key string) string {
+	best, bestD := "", 4
+	for _, k := range Keys {
+		if d := editDistance(key, k.Name); d < bestD {
+			best, bestD = k.Name, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("unknown key; did you mean %q?", best)
+	}
+	return "unknown key (see connector.properties for the list)"
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// WriteExample writes a .properties file documenting every key with its
+// default.
+func WriteExample(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "# bgp-connector configuration (Kafka Connect style). Every key, with its default.")
+	fmt.Fprintf(bw, "# Environment overrides: %sKEY_NAME (e.g. %sBOOTSTRAP_SERVERS); then --set key=value.\n", EnvPrefix, EnvPrefix)
+	for _, k := range Keys {
+		fmt.Fprintln(bw)
+		fmt.Fprintf(bw, "# %s", k.Doc)
+		if len(k.Allowed) > 0 {
+			fmt.Fprintf(bw, " One of: %s.", strings.Join(k.Allowed, ", "))
+		}
+		fmt.Fprintln(bw)
+		v := k.Default
+		if v == "" {
+			fmt.Fprintf(bw, "#%s=\n", k.Name)
+			continue
+		}
+		fmt.Fprintf(bw, "%s=%s\n", k.Name, v)
+	}
+	return bw.Flush()
+}
