@@ -1,0 +1,100 @@
+package text
+
+import (
+	"strconv"
+
+	"github.com/bgp-connector/bgp-connector/decode"
+)
+
+// appendTime appends µs as "<sec>.<usec>" with six digits of microseconds.
+func appendTime(dst []byte, us int64) []byte {
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	dst = strconv.AppendInt(dst, sec, 10)
+	f := uint32(frac)
+	return append(dst, '.',
+		byte('0'+f/100000), byte('0'+f/10000%10), byte('0'+f/1000%10),
+		byte('0'+f/100%10), byte('0'+f/10%10), byte('0'+f%10))
+}
+
+// appendRecordHead appends the columns bgpreader's record and elem lines
+// share after the first two: "time|project|collector|router|router-ip".
+func appendRecordHead(dst []byte, rec *decode.Record) []byte {
+	dst = appendTime(dst, rec.Time)
+	dst = append(dst, '|')
+	dst = append(dst, rec.Project...)
+	dst = append(dst, '|')
+	dst = append(dst, rec.Collector...)
+	dst = append(dst, '|')
+	dst = append(dst, rec.Router...)
+	dst = append(dst, '|')
+	return appendAddrNtop(dst, rec.RouterIP)
+}
+
+// AppendBGPReaderRecord appends bgpreader's 9-column record line (its -r
+// output) and a newline:
+//
+//	type|dump-pos|time|project|collector|router|router-ip|status|dump-time
+//
+// e.g. "R|B|1659312000.000000|singlefile|singlefile|||V|1659827072".
+func AppendBGPReaderRecord(dst []byte, rec *decode.Record) []byte {
+	dst = append(dst, rec.Type.Char(), '|', rec.DumpPos.Char(), '|')
+	dst = appendRecordHead(dst, rec)
+	dst = append(dst, '|', rec.Status.Char(), '|')
+	dst = strconv.AppendInt(dst, rec.DumpTime, 10)
+	return append(dst, '\n')
+}
+
+// AppendBGPReaderElem appends bgpreader's 16-column elem line and a newline:
+//
+//	rec-type|elem-type|time|project|collector|router|router-ip|peer-asn|peer-ip|
+//	prefix|next-hop|as-path|origin-as|communities|old-state|new-state
+//
+// The time is the record's. Withdrawals leave the six columns after the
+// prefix empty; peer-state elems leave prefix to communities empty. The
+// communities column holds standard communities only, as bgpreader does;
+// use JSON for the others.
+func AppendBGPReaderElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
+	dst = append(dst, rec.Type.Char(), '|', e.Type.Char(), '|')
+	dst = appendRecordHead(dst, rec)
+	dst = append(dst, '|')
+	dst = strconv.AppendUint(dst, uint64(e.PeerASN), 10)
+	dst = append(dst, '|')
+	dst = appendAddrNtop(dst, e.PeerIP)
+	dst = append(dst, '|')
+	switch e.Type {
+	case decode.ElemPeerState:
+		dst = append(dst, "|||||"...)
+		dst = append(dst, e.OldState.String()...)
+		dst = append(dst, '|')
+		dst = append(dst, e.NewState.String()...)
+	case decode.ElemWithdrawal:
+		dst = appendPrefixNtop(dst, e.Prefix)
+		dst = append(dst, "||||||"...)
+	default:
+		dst = appendPrefixNtop(dst, e.Prefix)
+		dst = append(dst, '|')
+		dst = appendAddrNtop(dst, e.NextHop)
+		dst = append(dst, '|')
+		if a := e.Attrs; a != nil {
+			dst = a.ASPath.AppendText(dst)
+			dst = append(dst, '|')
+			if n := a.ASPath.NumSegments(); n > 0 {
+				dst = a.ASPath.AppendSegmentText(dst, n-1)
+			}
+			dst = append(dst, '|')
+			for i, c := range a.Communities {
+				if i > 0 {
+					dst = append(dst, ' ')
+				}
+				dst = c.AppendText(dst)
+			}
+			dst = append(dst, "||"...)
+		} else {
+			dst = append(dst, "||||"...)
+		}
+	}
+	return append(dst, '\n')
+}
