@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 )
@@ -12,7 +13,8 @@ import (
 // dst.Attrs.Errors with their action, the faulty attribute is discarded, and
 // under treat-as-withdraw the announced prefixes move to dst.Withdrawn. A
 // non-nil error is returned only when the message cannot be framed (the
-// session-reset level); dst then holds what was decoded before the fault.
+// session-reset level); dst then holds what was decoded before the fault,
+// and a fault in the NLRI field is also recorded in dst.Attrs.
 // AS4_PATH and AS4_AGGREGATOR are merged per RFC 6793 §4.2.3 when o.AS4 is
 // false. dst.Attrs.Unknown values alias body; nothing else does.
 func DecodeUpdate(dst *Update, body []byte, o *Options) error {
@@ -45,6 +47,10 @@ func DecodeUpdate(dst *Update, body []byte, o *Options) error {
 	if len(nlri) > 0 {
 		dst.Announced, err = appendPrefixes(dst.Announced, nlri, v4, o.HasAddPath(v4), a.NextHop, aoff+2+alen, "NLRI")
 		if err != nil {
+			// The prefixes before the fault are kept, marked with the
+			// error, so a caller may still report them.
+			a.Errors = append(a.Errors, err.(*Error))
+			a.Action = ActionSessionReset
 			return err
 		}
 		// RFC 7606 §3 (d): NLRI present but a mandatory attribute missing
@@ -86,6 +92,20 @@ func (a *Attrs) addError(off int, field string, act ErrorAction, err error) {
 	if act > a.Action {
 		a.Action = act
 	}
+}
+
+// addMPError records a fault inside MP_REACH_NLRI or MP_UNREACH_NLRI: RFC 7606
+// §7.11 calls for AFI/SAFI disable (or session reset); a passive reader keeps
+// the other families.
+func (a *Attrs) addMPError(off int, field string, err error) {
+	var de *Error
+	if errors.As(err, &de) {
+		de.Action = ActionAFISAFIDisable
+		a.Errors = append(a.Errors, de)
+		a.Action = max(a.Action, ActionAFISAFIDisable)
+		return
+	}
+	a.addError(off, field, ActionAFISAFIDisable, err)
 }
 
 // attribute flag bits (RFC 4271 §4.3).
@@ -231,12 +251,12 @@ func decodeAttrs(a *Attrs, b []byte, base int, o *Options, u *Update, rib bool) 
 			}
 		case AttrMPReach:
 			if err := decodeMPReach(a, v, off, o, u, rib); err != nil {
-				a.addError(off, "MP_REACH_NLRI", ActionAFISAFIDisable, err)
+				a.addMPError(off, "MP_REACH_NLRI", err)
 				continue
 			}
 		case AttrMPUnreach:
 			if err := decodeMPUnreach(a, v, off, o, u); err != nil {
-				a.addError(off, "MP_UNREACH_NLRI", ActionAFISAFIDisable, err)
+				a.addMPError(off, "MP_UNREACH_NLRI", err)
 				continue
 			}
 		case AttrExtCommunities:
