@@ -1,0 +1,647 @@
+package mrt
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Parallel bzip2 decoding.
+//
+// A bzip2 file is one or more streams: "BZh" + level digit, then blocks,
+// each starting with the 48-bit magic 0x314159265359 and its 32-bit CRC,
+// then the 48-bit end-of-stream magic 0x177245385090 and the 32-bit stream
+// CRC (each block CRC folded in: crc = crc<<1 | crc>>31 ^ blockCRC), padded
+// to a byte. Blocks are not byte aligned but are independent, so a splitter
+// finds the magics at bit granularity, workers decode blocks concurrently
+// and Read hands the outputs back in order.
+//
+// A worker decodes a block with the standard library by feeding it a
+// re-synthesised one-block stream: "BZh"+level, the block's bits re-aligned
+// to a byte, the end-of-stream magic and the stream CRC (for one block, the
+// block CRC). The worker feeds these streams one after another to a single
+// long-lived standard decoder, which reads concatenated streams and so keeps
+// its 3.6 MB work array instead of allocating one per block.
+//
+// The magic can in principle occur inside compressed data (2^-48 per bit).
+// A block cut at such a false magic fails to decode; Read then decodes it
+// joined to the next segment. Every block CRC and every stream CRC is
+// verified, so a wrong split can never yield wrong output silently.
+
+const (
+	bzBlockMagic = 0x314159265359
+	bzEOSMagic   = 0x177245385090
+	bzMask48     = 1<<48 - 1
+)
+
+// bzCand[b] is true when byte b can be the second byte of a magic at some
+// bit shift; it prefilters the bit-granular search.
+var bzCand = func() (t [256]bool) {
+	for sh := 0; sh < 8; sh++ {
+		t[byte(uint64(bzBlockMagic)>>(32+sh))] = true
+		t[byte(uint64(bzEOSMagic)>>(32+sh))] = true
+	}
+	return t
+}()
+
+type bzJobKind uint8
+
+const (
+	bzJobBlock bzJobKind = iota
+	bzJobStreamEnd
+	bzJobError
+)
+
+// bzJob is one unit of the ordered output: a block to decode, the end of a
+// stream (with its stored CRC) or a fatal error.
+type bzJob struct {
+	kind   bzJobKind
+	src    []byte // compressed bytes holding the block's bits
+	bitOff uint   // first bit of the block magic in src[0] (0 = MSB)
+	nbits  int64  // bits from the block magic to the next magic
+	level  byte
+	crc    uint32 // block CRC from the block header; stream CRC for bzJobStreamEnd
+	// nextIsBlock: the segment ended at a block magic (which may be false).
+	nextIsBlock bool
+	off         int64 // compressed byte offset of the segment
+	out         []byte
+	err         error
+	done        chan struct{}
+}
+
+// Bzip2Reader decodes a bzip2 file (incl. concatenated streams) with
+// several goroutines decoding blocks in parallel. Its output equals
+// compress/bzip2's. Use NewBzip2Reader; Close stops the goroutines.
+type Bzip2Reader struct {
+	r       io.Reader
+	workers int
+	jobs    chan *bzJob
+	order   chan *bzJob
+	stop    chan struct{}
+	once    sync.Once
+	outFree chan []byte
+	srcFree chan []byte
+
+	cur    []byte
+	curJob *bzJob
+	held   *bzJob
+	crc    uint32
+	err    error
+}
+
+// NewBzip2Reader returns a reader of the decompressed bytes of the bzip2
+// data in r, decoded by `workers` goroutines (at least 1).
+func NewBzip2Reader(r io.Reader, workers int) *Bzip2Reader {
+	if workers < 1 {
+		workers = 1
+	}
+	z := &Bzip2Reader{
+		r:       r,
+		workers: workers,
+		jobs:    make(chan *bzJob),
+		order:   make(chan *bzJob, workers+1),
+		stop:    make(chan struct{}),
+		outFree: make(chan []byte, 2*workers+4),
+		srcFree: make(chan []byte, 2*workers+4),
+	}
+	go z.split()
+	for i := 0; i < workers; i++ {
+		w := &bzWorker{z: z, scratch: make([]byte, 64<<10)}
+		go w.run()
+	}
+	return z
+}
+
+// Close stops the goroutines. It does not close the underlying reader.
+func (z *Bzip2Reader) Close() error {
+	z.once.Do(func() { close(z.stop) })
+	return nil
+}
+
+// Read implements io.Reader. Errors name the compressed byte offset.
+func (z *Bzip2Reader) Read(p []byte) (int, error) {
+	for len(z.cur) == 0 {
+		if z.err != nil {
+			return 0, z.err
+		}
+		z.advance()
+	}
+	n := copy(p, z.cur)
+	z.cur = z.cur[n:]
+	return n, nil
+}
+
+func (z *Bzip2Reader) nextJob() *bzJob {
+	if j := z.held; j != nil {
+		z.held = nil
+		return j
+	}
+	select {
+	case j, ok := <-z.order:
+		if !ok {
+			return nil
+		}
+		return j
+	case <-z.stop:
+		return nil
+	}
+}
+
+func (z *Bzip2Reader) wait(j *bzJob) bool {
+	select {
+	case <-j.done:
+		return true
+	case <-z.stop:
+		return false
+	}
+}
+
+// advance moves to the next job in order and sets z.cur or z.err.
+func (z *Bzip2Reader) advance() {
+	if j := z.curJob; j != nil {
+		z.recycle(j)
+		z.curJob = nil
+	}
+	j := z.nextJob()
+	if j == nil {
+		z.err = io.EOF
+		select {
+		case <-z.stop:
+			z.err = errors.New("bzip2: reader closed")
+		default:
+		}
+		return
+	}
+	switch j.kind {
+	case bzJobError:
+		z.err = j.err
+		return
+	case bzJobStreamEnd:
+		if z.crc != j.crc {
+			z.err = fmt.Errorf("bzip2: stream checksum mismatch at compressed byte %d (stored %08x, computed %08x)", j.off, j.crc, z.crc)
+		}
+		z.crc = 0
+		return
+	}
+	if !z.wait(j) {
+		z.err = errors.New("bzip2: reader closed")
+		return
+	}
+	if j.err != nil && j.nextIsBlock {
+		// Perhaps a false magic cut the block: decode it joined to the
+		// next segment.
+		if nx := z.nextJob(); nx != nil {
+			if nx.kind == bzJobBlock && z.wait(nx) {
+				out, err := decodeJoined(j, nx)
+				if err == nil {
+					z.recycle(nx)
+					j.out, j.err, j.nextIsBlock = out, nil, nx.nextIsBlock
+				}
+			}
+			if j.err != nil {
+				z.held = nx
+			}
+		}
+	}
+	if j.err != nil {
+		z.err = fmt.Errorf("bzip2: block at compressed byte %d: %w", j.off, j.err)
+		return
+	}
+	z.crc = (z.crc<<1 | z.crc>>31) ^ j.crc
+	z.cur, z.curJob = j.out, j
+}
+
+func (z *Bzip2Reader) recycle(j *bzJob) {
+	if j.out != nil {
+		select {
+		case z.outFree <- j.out[:0]:
+		default:
+		}
+	}
+	if j.src != nil {
+		select {
+		case z.srcFree <- j.src[:0]:
+		default:
+		}
+	}
+	j.out, j.src = nil, nil
+}
+
+// emit queues a job for Read and, for blocks, for the workers.
+func (z *Bzip2Reader) emit(j *bzJob) bool {
+	select {
+	case z.order <- j:
+	case <-z.stop:
+		return false
+	}
+	if j.kind != bzJobBlock {
+		return true
+	}
+	select {
+	case z.jobs <- j:
+		return true
+	case <-z.stop:
+		return false
+	}
+}
+
+func (z *Bzip2Reader) fail(err error) {
+	z.emit(&bzJob{kind: bzJobError, err: err})
+}
+
+// split finds the streams and blocks in the compressed input and emits them
+// in order.
+func (z *Bzip2Reader) split() {
+	defer close(z.order)
+	defer close(z.jobs)
+	s := &bitScanner{r: z.r, buf: make([]byte, 0, 1<<20)}
+	pos := int64(0) // byte offset of the next stream header
+	for streams := 0; ; streams++ {
+		if !s.ensure(pos + 1) {
+			switch {
+			case s.err != nil:
+				z.fail(fmt.Errorf("bzip2: reading compressed byte %d: %w", pos, s.err))
+			case streams == 0:
+				z.fail(fmt.Errorf("bzip2: empty input: %w", io.ErrUnexpectedEOF))
+			}
+			return
+		}
+		if !s.ensure(pos + 4) {
+			z.fail(s.truncErr(pos, "stream header"))
+			return
+		}
+		h := s.bytes(pos, 4)
+		if h[0] != 'B' || h[1] != 'Z' || h[2] != 'h' || h[3] < '1' || h[3] > '9' {
+			z.fail(fmt.Errorf("bzip2: bad stream header % x at compressed byte %d", h, pos))
+			return
+		}
+		level := h[3]
+		bit := (pos + 4) * 8
+		for {
+			if !s.ensure((bit + 48 + 7) / 8) {
+				z.fail(s.truncErr(bit/8, "block magic"))
+				return
+			}
+			m := s.bits(bit, 48)
+			if m == bzEOSMagic {
+				if !s.ensure((bit + 80 + 7) / 8) {
+					z.fail(s.truncErr(bit/8, "stream CRC"))
+					return
+				}
+				crc := uint32(s.bits(bit+48, 32))
+				if !z.emit(&bzJob{kind: bzJobStreamEnd, crc: crc, off: bit / 8}) {
+					return
+				}
+				pos = (bit + 80 + 7) / 8
+				s.discard(pos)
+				break
+			}
+			if m != bzBlockMagic {
+				z.fail(fmt.Errorf("bzip2: bad block magic %012x at compressed byte %d", m, bit/8))
+				return
+			}
+			nxt, ok := s.find(bit + 48)
+			if !ok {
+				z.fail(s.truncErr(bit/8, "block"))
+				return
+			}
+			if !s.ensure((bit + 80 + 7) / 8) {
+				z.fail(s.truncErr(bit/8, "block CRC"))
+				return
+			}
+			j := &bzJob{
+				kind:        bzJobBlock,
+				bitOff:      uint(bit % 8),
+				nbits:       nxt - bit,
+				level:       level,
+				crc:         uint32(s.bits(bit+48, 32)),
+				nextIsBlock: s.bits(nxt, 48) == bzBlockMagic,
+				off:         bit / 8,
+				done:        make(chan struct{}),
+			}
+			var src []byte
+			select {
+			case src = <-z.srcFree:
+			default:
+			}
+			j.src = append(src[:0], s.bytes(bit/8, int((nxt+7)/8-bit/8))...)
+			if !z.emit(j) {
+				return
+			}
+			s.discard(nxt / 8)
+			bit = nxt
+		}
+	}
+}
+
+// bitScanner buffers the compressed input for the splitter; positions are
+// absolute (bytes or bits from the start of the input).
+type bitScanner struct {
+	r    io.Reader
+	buf  []byte // bytes from absolute offset base
+	base int64
+	eof  bool
+	err  error
+}
+
+func (s *bitScanner) truncErr(at int64, what string) error {
+	if s.err != nil {
+		return fmt.Errorf("bzip2: reading %s at compressed byte %d: %w", what, at, s.err)
+	}
+	return fmt.Errorf("bzip2: compressed data ends inside the %s at compressed byte %d: %w", what, at, io.ErrUnexpectedEOF)
+}
+
+// more reads more input; false at the end.
+func (s *bitScanner) more() bool {
+	for !s.eof {
+		if cap(s.buf)-len(s.buf) < 64<<10 {
+			nb := make([]byte, len(s.buf), 2*cap(s.buf)+64<<10)
+			copy(nb, s.buf)
+			s.buf = nb
+		}
+		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+n]
+		if err != nil {
+			s.eof = true
+			if err != io.EOF {
+				s.err = err
+			}
+		}
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ensure makes the bytes before absolute offset end available.
+func (s *bitScanner) ensure(end int64) bool {
+	for s.base+int64(len(s.buf)) < end {
+		if !s.more() {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *bitScanner) bytes(at int64, n int) []byte {
+	i := int(at - s.base)
+	return s.buf[i : i+n]
+}
+
+// bits returns n ≤ 56 bits at absolute bit position at (MSB first); the
+// bytes must be available.
+func (s *bitScanner) bits(at int64, n uint) uint64 {
+	i := int(at/8 - s.base)
+	sh := uint(at % 8)
+	var w uint64
+	for k := 0; k < 8; k++ {
+		w <<= 8
+		if i+k < len(s.buf) {
+			w |= uint64(s.buf[i+k])
+		}
+	}
+	return (w << sh) >> (64 - n)
+}
+
+// discard drops the bytes before absolute offset at.
+func (s *bitScanner) discard(at int64) {
+	i := int(at - s.base)
+	if i <= 0 {
+		return
+	}
+	if i > len(s.buf) {
+		i = len(s.buf)
+	}
+	n := copy(s.buf, s.buf[i:])
+	s.buf = s.buf[:n]
+	s.base += int64(i)
+}
+
+// find returns the absolute bit position of the first block or
+// end-of-stream magic at or after bit from; false if the input ends first.
+func (s *bitScanner) find(from int64) (int64, bool) {
+	for {
+		rel := from - s.base*8
+		b := s.buf
+		i := int(rel / 8)
+		for ; i+8 <= len(b); i++ {
+			if !bzCand[b[i+1]] {
+				continue
+			}
+			w := binary.BigEndian.Uint64(b[i:])
+			for sh := 0; sh < 8; sh++ {
+				p := int64(i)*8 + int64(sh)
+				if p < rel {
+					continue
+				}
+				v := (w >> (16 - sh)) & bzMask48
+				if v == bzBlockMagic || v == bzEOSMagic {
+					return s.base*8 + p, true
+				}
+			}
+		}
+		if next := s.base*8 + int64(i)*8; next > from {
+			from = next
+		}
+		if !s.more() {
+			// Check the last positions (fewer than 8 bytes left).
+			for p := from; p+48 <= (s.base+int64(len(s.buf)))*8; p++ {
+				if v := s.bits(p, 48); v == bzBlockMagic || v == bzEOSMagic {
+					return p, true
+				}
+			}
+			return 0, false
+		}
+	}
+}
+
+// bitWriter appends bits MSB first.
+type bitWriter struct {
+	buf  []byte
+	acc  uint64
+	nacc uint // bits in acc (< 8 between calls)
+}
+
+func (w *bitWriter) writeBits(v uint64, n uint) {
+	for n > 0 {
+		k := n
+		if k > 32 {
+			k = 32
+		}
+		n -= k
+		w.acc = w.acc<<k | (v>>n)&(1<<k-1)
+		w.nacc += k
+		for w.nacc >= 8 {
+			w.nacc -= 8
+			w.buf = append(w.buf, byte(w.acc>>w.nacc))
+		}
+	}
+}
+
+// appendBits appends nbits bits of src starting at bit off of src[0].
+func (w *bitWriter) appendBits(src []byte, off uint, nbits int64) {
+	full := nbits / 8
+	if w.nacc == 0 {
+		// Aligned writer: shift whole bytes across.
+		if off == 0 {
+			w.buf = append(w.buf, src[:full]...)
+		} else {
+			for i := int64(0); i < full; i++ {
+				w.buf = append(w.buf, src[i]<<off|src[i+1]>>(8-off))
+			}
+		}
+	} else {
+		for i := int64(0); i < full; i++ {
+			b := src[i] << off
+			if off != 0 {
+				b |= src[i+1] >> (8 - off)
+			}
+			w.writeBits(uint64(b), 8)
+		}
+	}
+	if rest := uint(nbits % 8); rest != 0 {
+		b := uint16(src[full]) << 8
+		if int64(len(src)) > full+1 {
+			b |= uint16(src[full+1])
+		}
+		w.writeBits(uint64(b<<off>>(16-rest)), rest)
+	}
+}
+
+// flush pads the last byte with zeros.
+func (w *bitWriter) flush() {
+	if w.nacc > 0 {
+		w.buf = append(w.buf, byte(w.acc<<(8-w.nacc)))
+		w.nacc = 0
+	}
+}
+
+// synthesize builds a one-block bzip2 stream from the segments' bits (more
+// than one segment when a false magic split a block).
+func synthesize(dst []byte, segs ...*bzJob) []byte {
+	w := bitWriter{buf: append(dst[:0], 'B', 'Z', 'h', segs[0].level)}
+	for _, j := range segs {
+		w.appendBits(j.src, j.bitOff, j.nbits)
+	}
+	w.writeBits(bzEOSMagic, 48)
+	w.writeBits(uint64(segs[0].crc), 32)
+	w.flush()
+	return w.buf
+}
+
+// decodeJoined decodes the block formed by the bits of a and b.
+func decodeJoined(a, b *bzJob) ([]byte, error) {
+	synth := synthesize(nil, a, b)
+	return io.ReadAll(bzip2.NewReader(bytes.NewReader(synth)))
+}
+
+// bzWorker decodes blocks with one long-lived standard-library decoder fed
+// with synthesised one-block streams through ReadByte.
+type bzWorker struct {
+	z       *Bzip2Reader
+	job     *bzJob // block being decoded
+	synth   []byte
+	pos     int
+	scratch []byte
+	closed  bool
+}
+
+// ReadByte feeds the decoder. At the end of a synthesised stream the
+// decoder asks for the next stream's first byte: if the block produced
+// output it is complete (the decoder has checked its CRC, the end magic and
+// the stream CRC) and the next block is fetched; if not, the decoder is
+// still inside the block, which is then cut short: fail it.
+func (w *bzWorker) ReadByte() (byte, error) {
+	if w.pos < len(w.synth) {
+		b := w.synth[w.pos]
+		w.pos++
+		return b, nil
+	}
+	if w.job != nil {
+		if len(w.job.out) == 0 {
+			return 0, io.ErrUnexpectedEOF
+		}
+		w.finish(nil)
+	}
+	if !w.next() {
+		return 0, io.EOF
+	}
+	b := w.synth[0]
+	w.pos = 1
+	return b, nil
+}
+
+// Read implements io.Reader over ReadByte (the decoder only uses ReadByte).
+func (w *bzWorker) Read(p []byte) (int, error) {
+	for i := range p {
+		b, err := w.ReadByte()
+		if err != nil {
+			return i, err
+		}
+		p[i] = b
+	}
+	return len(p), nil
+}
+
+func (w *bzWorker) next() bool {
+	if w.closed {
+		return false
+	}
+	select {
+	case j, ok := <-w.z.jobs:
+		if !ok {
+			w.closed = true
+			return false
+		}
+		w.job = j
+	case <-w.z.stop:
+		w.closed = true
+		return false
+	}
+	var out []byte
+	select {
+	case out = <-w.z.outFree:
+	default:
+		out = make([]byte, 0, 1<<20)
+	}
+	w.job.out = out[:0]
+	w.synth = synthesize(w.synth, w.job)
+	w.pos = 0
+	return true
+}
+
+func (w *bzWorker) finish(err error) {
+	j := w.job
+	w.job = nil
+	j.err = err
+	close(j.done)
+}
+
+func (w *bzWorker) run() {
+	for !w.closed {
+		dec := bzip2.NewReader(w)
+		for {
+			n, err := dec.Read(w.scratch)
+			if n > 0 && w.job != nil {
+				w.job.out = append(w.job.out, w.scratch[:n]...)
+			}
+			if err != nil {
+				if w.job != nil {
+					if err == io.EOF {
+						err = io.ErrUnexpectedEOF
+					}
+					w.finish(err)
+				}
+				// The decoder is spent: skip the rest of this stream and
+				// start a new decoder on the next job.
+				w.synth, w.pos = w.synth[:0], 0
+				break
+			}
+		}
+	}
+}
