@@ -1,0 +1,121 @@
+package mrt
+
+import (
+	"errors"
+	"io"
+
+	"github.com/bgp-connector/bgp-connector/decode"
+)
+
+// Scanner reads an MRT stream into decode.Batches: records and elems, with
+// gaps in damaged input reported as corrupted records. It stacks a Reader
+// (framing, decompression, resynchronisation) and an Elementor (record to
+// elems), and marks the first and last record of the stream with the dump
+// positions start and end, as bgpreader does for a dump file.
+type Scanner struct {
+	r       *Reader
+	el      *Elementor
+	pending *RawRecord // read ahead, not yet decoded
+	started bool
+	done    bool
+	err     error // fatal error to return once pending records are delivered
+}
+
+// NewScanner returns a Scanner over r. The Elementor labels and pre-filters
+// records; opts configure the Reader.
+func NewScanner(r io.Reader, el *Elementor, opts ...ReaderOpt) (*Scanner, error) {
+	rd, err := NewReader(r, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if el == nil {
+		el = NewElementor()
+	}
+	return &Scanner{r: rd, el: el}, nil
+}
+
+// Reader returns the underlying Reader (for its statistics).
+func (s *Scanner) Reader() *Reader { return s.r }
+
+// Elementor returns the Scanner's Elementor.
+func (s *Scanner) Elementor() *Elementor { return s.el }
+
+// next returns the next raw record, turning gaps into corrupted records in
+// b. It returns nil at the end of the stream, with s.err set to a fatal
+// error if there was one.
+func (s *Scanner) next(b *decode.Batch) *RawRecord {
+	for {
+		raw, err := s.r.Next()
+		if err == nil {
+			return raw
+		}
+		var gap *GapError
+		if errors.As(err, &gap) {
+			b.AddRecord(&decode.Record{
+				Status:    decode.StatusCorruptedRecord,
+				Project:   s.el.Project,
+				Collector: s.el.Collector,
+				Offset:    gap.Start,
+				Err:       gap,
+			})
+			continue
+		}
+		if !errors.Is(err, io.EOF) {
+			s.err = err
+		}
+		return nil
+	}
+}
+
+// Fill appends records and their elems to b until it holds at least
+// maxElems elems or maxRecords records, or the stream ends. It returns
+// io.EOF once the stream is exhausted and b received nothing; a fatal read
+// error (such as *TruncatedError) is returned after every complete record
+// before it has been delivered. Gaps are not errors: they appear in b as
+// records with status corrupted-record whose Err is the *GapError.
+func (s *Scanner) Fill(b *decode.Batch, maxElems, maxRecords int) error {
+	if s.done {
+		if s.err != nil {
+			err := s.err
+			s.err = nil
+			return err
+		}
+		return io.EOF
+	}
+	start := len(b.Records)
+	for len(b.Elems) < maxElems && len(b.Records)-start < maxRecords {
+		raw := s.pending
+		s.pending = nil
+		if raw == nil {
+			raw = s.next(b)
+			if raw == nil {
+				s.done = true
+				break
+			}
+		}
+		ri := len(b.Records)
+		s.el.AppendTo(b, raw)
+		if !s.started {
+			b.Records[ri].DumpPos = decode.DumpStart
+			s.started = true
+		}
+		// Read ahead so the last record of the stream can be marked.
+		s.pending = s.next(b)
+		if s.pending == nil {
+			s.done = true
+			if b.Records[ri].DumpPos != decode.DumpStart {
+				b.Records[ri].DumpPos = decode.DumpEnd
+			}
+			break
+		}
+	}
+	if len(b.Records) == start {
+		if s.err != nil {
+			err := s.err
+			s.err = nil
+			return err
+		}
+		return io.EOF
+	}
+	return nil
+}
