@@ -85,7 +85,7 @@ func BGPDumpPrefix(rec *decode.Record, t decode.ElemType) string {
 //   - no-export, no-advertise and local-AS by name, large communities not
 //     printed (bgpdump shows them only with -l);
 //   - AG/NAG and "asn address" for the aggregator;
-//   - the path id after the prefix in _AP lines;
+//   - the path id after the prefix in _AP lines (only there);
 //   - type 5 (BGP) lines, where bgpdump drops the '|' before the
 //     communities.
 //
@@ -122,15 +122,16 @@ func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 		return append(dst, '\n')
 	}
 	dst = appendPrefixBGPDump(dst, e.Prefix)
+	ap := e.HasPathID && bgpdumpAddPath(rec)
 	if e.Type == decode.ElemWithdrawal {
-		if e.HasPathID && rec.Format != decode.FormatBGP {
+		if ap {
 			dst = append(dst, '|')
 			dst = strconv.AppendUint(dst, uint64(e.PathID), 10)
 		}
 		return append(dst, '\n')
 	}
 	dst = append(dst, '|')
-	if e.HasPathID {
+	if ap {
 		dst = strconv.AppendUint(dst, uint64(e.PathID), 10)
 		dst = append(dst, '|')
 	}
@@ -196,6 +197,22 @@ func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 }
 
 var emptyAttrs decode.Attrs
+
+// bgpdumpAddPath reports whether rec's MRT subtype is an ADD-PATH one
+// (RFC 8050), whose bgpdump lines carry the path id after the prefix. Path
+// ids found otherwise (a session that negotiated ADD-PATH under a plain
+// subtype) are not printed, so that the columns stay where bgpdump users
+// expect them; the JSON format shows them.
+func bgpdumpAddPath(rec *decode.Record) bool {
+	st := rec.MRTSubtype
+	switch rec.Format {
+	case decode.FormatTableDumpV2:
+		return st >= td2RIBIPv4UnicastAddPath && st <= td2RIBGenericAddPath
+	case decode.FormatBGP4MP, decode.FormatBGP4MPET:
+		return st >= bgp4mpMessageAddPath && st <= bgp4mpMessageAS4LocalAP
+	}
+	return false
+}
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
