@@ -1,0 +1,23 @@
+// Package openbmp decodes BGP Monitoring Protocol messages (BMP v3,
+// RFC 7854, with RFC 8671 Adj-RIB-Out and RFC 9069 Loc-RIB) and the OpenBMP
+// envelope that OpenBMP-style collectors put around each BMP message when
+// they publish it on Kafka (topic openbmp.bmp_raw, binary header v1.7, or
+// the legacy text header).
+//
+// The layers are:
+//   - [Header]: the OpenBMP v1.7 binary header, decoded by [DecodeHeader]
+//     and written by [Header.AppendTo];
+//   - one type per BMP structure ([PeerHeader], [PeerUp], [PeerDown],
+//     [Initiation], [Stat], [RouteMirroring]) decoded by [DecodeMessage];
+//   - [Decoder]: the stateful per-router session table that turns each BMP
+//     message into a [decode.Record] with elems or statistics, learning
+//     capabilities from Peer Up OPENs (4-byte ASNs, ADD-PATH) so that Route
+//     Monitoring decodes as the session sends it;
+//   - [StreamReader]: framing of files (a raw BMP byte stream, a sequence of
+//     OpenBMP messages, or 4-byte length-prefixed frames), with byte offsets.
+//
+// It is not a BMP collector (it does not listen on TCP), it does not decode
+// BGP UPDATE bodies itself (package decode does) and it does not format or
+// publish elems (package emit). BMP draft version 4 is recognised and
+// rejected with [ErrVersion].
+package openbmp

@@ -1,0 +1,265 @@
+package openbmp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Kind is the framing of a file or Kafka value.
+type Kind uint8
+
+const (
+	// KindUnknown is input Detect could not recognise.
+	KindUnknown Kind = iota
+	// KindBMP is a raw BMP byte stream as a router sends it over TCP: each
+	// message's common header length gives the next message's offset.
+	KindBMP
+	// KindOpenBMP is a sequence of OpenBMP v1.7 binary messages (header and
+	// one BMP message each), as consecutive openbmp.bmp_raw Kafka values.
+	KindOpenBMP
+	// KindOpenBMPText is a sequence of legacy text-header messages.
+	KindOpenBMPText
+	// KindLengthPrefixed is a sequence of frames, each preceded by its
+	// length as a 4-byte big-endian integer; a frame is any of the above.
+	KindLengthPrefixed
+)
+
+// String returns "bmp", "openbmp", "openbmp-text", "length-prefixed" or
+// "unknown".
+func (k Kind) String() string {
+	switch k {
+	case KindBMP:
+		return "bmp"
+	case KindOpenBMP:
+		return "openbmp"
+	case KindOpenBMPText:
+		return "openbmp-text"
+	case KindLengthPrefixed:
+		return "length-prefixed"
+	}
+	return "unknown"
+}
+
+// BMP common header (RFC 7854 §4.1): version (1), message length (4),
+// message type (1).
+const commonHeaderLen = 6
+
+// Detect returns the framing of input that starts with prefix (8 bytes are
+// enough): "OBMP" is OpenBMP binary, "V: " the legacy text header, a BMP
+// version byte (1 to 4) with a plausible length a raw BMP stream, and a
+// 4-byte length followed by any of those a length-prefixed sequence.
+func Detect(prefix []byte) Kind {
+	switch {
+	case bytes.HasPrefix(prefix, []byte(Magic)):
+		return KindOpenBMP
+	case bytes.HasPrefix(prefix, []byte("V: ")):
+		return KindOpenBMPText
+	case len(prefix) >= commonHeaderLen && prefix[0] >= 1 && prefix[0] <= 4 && be32(prefix[1:]) >= commonHeaderLen:
+		return KindBMP
+	case len(prefix) >= 8 && prefix[0] == 0:
+		switch Detect(prefix[4:]) {
+		case KindOpenBMP, KindOpenBMPText, KindBMP:
+			return KindLengthPrefixed
+		}
+	}
+	return KindUnknown
+}
+
+// MaxFrame is the largest frame a StreamReader accepts (16 MiB); a length
+// field above it is reported as malformed rather than allocated.
+const MaxFrame = 16 << 20
+
+// StreamReader splits a file into frames that Decoder.Decode accepts. It is
+// not safe for concurrent use.
+type StreamReader struct {
+	r    io.Reader
+	kind Kind
+	buf  []byte
+	pos  int   // start of unread data in buf
+	off  int64 // stream offset of buf[pos]
+	last int64 // offset of the last frame returned
+	eof  bool
+	err  error
+}
+
+// NewStreamReader returns a reader of frames of the given kind from r. With
+// KindUnknown the kind is detected from the first bytes.
+func NewStreamReader(r io.Reader, kind Kind) *StreamReader {
+	return &StreamReader{r: r, kind: kind, buf: make([]byte, 0, 64<<10)}
+}
+
+// Kind returns the framing in use (after detection, once Next was called).
+func (s *StreamReader) Kind() Kind { return s.kind }
+
+// Offset returns the byte offset in the stream of the frame last returned
+// by Next (for KindLengthPrefixed, the offset of the frame after its length).
+func (s *StreamReader) Offset() int64 { return s.last }
+
+// fill makes at least n unread bytes available, unless the input ends.
+func (s *StreamReader) fill(n int) error {
+	for len(s.buf)-s.pos < n && !s.eof {
+		if s.pos > 0 {
+			m := copy(s.buf, s.buf[s.pos:])
+			s.buf = s.buf[:m]
+			s.pos = 0
+		}
+		if cap(s.buf) < n || cap(s.buf) == len(s.buf) {
+			nb := make([]byte, len(s.buf), max(2*cap(s.buf), n+4096))
+			copy(nb, s.buf)
+			s.buf = nb
+		}
+		m, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+m]
+		if err == io.EOF {
+			s.eof = true
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(s.buf)-s.pos < n {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
+// Next returns the next frame: one BMP message for KindBMP, an OpenBMP
+// header and its BMP message for KindOpenBMP and KindOpenBMPText, the bytes
+// after the length for KindLengthPrefixed. The slice is valid until the next
+// call. At the end of the input it returns io.EOF. A frame cut by the end of
+// the input, or a framing field that cannot be valid, returns a
+// *DecodeError with the frame's stream offset; the frames before it were
+// all returned, and every later call returns the same error.
+func (s *StreamReader) Next() ([]byte, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	f, err := s.next()
+	if err != nil {
+		s.err = err
+	}
+	return f, err
+}
+
+func (s *StreamReader) next() ([]byte, error) {
+	if err := s.fill(1); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return nil, io.EOF
+		}
+		return nil, err
+	}
+	if s.kind == KindUnknown {
+		s.fill(8)
+		s.kind = Detect(s.buf[s.pos:])
+		if s.kind == KindUnknown {
+			return nil, errAt(int(s.off), "stream", fmt.Errorf("%w: not BMP, OpenBMP or length-prefixed (first bytes % x)", ErrMalformed, s.buf[s.pos:min(len(s.buf), s.pos+8)]))
+		}
+	}
+	start := s.off
+	var n int // frame length including its header
+	skip := 0 // bytes before the frame (the length prefix)
+	switch s.kind {
+	case KindBMP:
+		if err := s.fill(commonHeaderLen); err != nil {
+			return nil, s.cut(start, "BMP common header", err, commonHeaderLen)
+		}
+		h := s.buf[s.pos:]
+		if h[0] != 3 {
+			return nil, errAt(int(start), "BMP common header", fmt.Errorf("%w: BMP version %d, only 3 is read", ErrVersion, h[0]))
+		}
+		n = int(be32(h[1:]))
+		if n < commonHeaderLen || n > MaxFrame {
+			return nil, errAt(int(start)+1, "BMP common header", fmt.Errorf("%w: message length %d", ErrMalformed, n))
+		}
+	case KindOpenBMP:
+		// Real single-message samples end with a stray newline: ignore
+		// line ends alone at the end of the input.
+		if s.trailingNewlines() {
+			return nil, io.EOF
+		}
+		if err := s.fill(8); err != nil {
+			return nil, s.cut(start, "OpenBMP header", err, 8)
+		}
+		h := s.buf[s.pos:]
+		if string(h[:4]) != Magic {
+			return nil, errAt(int(start), "OpenBMP header", fmt.Errorf("%w: magic % x, want %q", ErrMalformed, h[:4], Magic))
+		}
+		if v := be16(h[4:]); v != Version17 {
+			return nil, errAt(int(start)+4, "OpenBMP header", fmt.Errorf("%w: OpenBMP %d.%d, only 1.7 is read", ErrVersion, h[4], h[5]))
+		}
+		hl := int(be16(h[6:]))
+		if err := s.fill(12); err != nil {
+			return nil, s.cut(start, "OpenBMP header", err, 12)
+		}
+		n = hl + int(be32(s.buf[s.pos+8:]))
+		if hl < 40 || n > MaxFrame {
+			return nil, errAt(int(start)+6, "OpenBMP header", fmt.Errorf("%w: header length %d, message length %d", ErrMalformed, hl, n-hl))
+		}
+	case KindOpenBMPText:
+		if s.trailingNewlines() {
+			return nil, io.EOF
+		}
+		for {
+			i := bytes.Index(s.buf[s.pos:], []byte("\n\n"))
+			if i >= 0 {
+				t, hl, err := DecodeTextHeader(s.buf[s.pos:])
+				if err != nil {
+					return nil, shift(err, int(start))
+				}
+				n = hl + t.BMPLen
+				break
+			}
+			if len(s.buf)-s.pos > 64<<10 {
+				return nil, errAt(int(start), "OpenBMP text header", fmt.Errorf("%w: no blank line in 64 KiB", ErrMalformed))
+			}
+			if err := s.fill(len(s.buf) - s.pos + 1); err != nil {
+				return nil, s.cut(start, "OpenBMP text header", err, len(s.buf)-s.pos+1)
+			}
+		}
+	case KindLengthPrefixed:
+		if err := s.fill(4); err != nil {
+			return nil, s.cut(start, "frame length", err, 4)
+		}
+		n = int(be32(s.buf[s.pos:]))
+		if n > MaxFrame {
+			return nil, errAt(int(start), "frame length", fmt.Errorf("%w: frame length %d", ErrMalformed, n))
+		}
+		skip = 4
+	default:
+		return nil, errAt(int(start), "stream", fmt.Errorf("%w: kind %d", ErrUnsupported, s.kind))
+	}
+	if err := s.fill(skip + n); err != nil {
+		return nil, s.cut(start, s.kind.String()+" frame", err, skip+n)
+	}
+	f := s.buf[s.pos+skip : s.pos+skip+n]
+	s.last = start + int64(skip)
+	s.pos += skip + n
+	s.off += int64(skip + n)
+	return f, nil
+}
+
+// trailingNewlines reports whether only line-end bytes remain.
+func (s *StreamReader) trailingNewlines() bool {
+	if err := s.fill(8); err == nil {
+		return false
+	}
+	rest := s.buf[s.pos:]
+	return len(rest) > 0 && len(bytes.Trim(rest, "\r\n")) == 0
+}
+
+func (s *StreamReader) cut(start int64, field string, err error, need int) error {
+	if err == io.ErrUnexpectedEOF {
+		return truncAt(int(start), field, need, len(s.buf)-s.pos)
+	}
+	return errAt(int(start), field, err)
+}
+
+// shift moves a DecodeError's offset by base.
+func shift(err error, base int) error {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return &DecodeError{Offset: de.Offset + base, Field: de.Field, Err: de.Err}
+	}
+	return err
+}
