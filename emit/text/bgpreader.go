@@ -33,6 +33,24 @@ func appendRecordHead(dst []byte, rec *decode.Record) []byte {
 	return appendAddrNtop(dst, rec.RouterIP)
 }
 
+// appendOrigin appends bgpreader's origin-AS column. libbgpstream keeps each
+// ASN of an AS_SEQUENCE as a segment of its own, so the origin is the last
+// ASN when the path ends in a sequence, and the whole last segment ("{a,b}",
+// "(a b)") otherwise.
+func appendOrigin(dst []byte, p *decode.ASPath) []byte {
+	n := p.NumSegments()
+	if n == 0 {
+		return dst
+	}
+	if typ, asns := p.Segment(n - 1); typ == decode.SegSequence {
+		if len(asns) == 0 {
+			return dst
+		}
+		return strconv.AppendUint(dst, uint64(asns[len(asns)-1]), 10)
+	}
+	return p.AppendSegmentText(dst, n-1)
+}
+
 // AppendBGPReaderRecord appends bgpreader's 9-column record line (its -r
 // output) and a newline:
 //
@@ -81,9 +99,7 @@ func AppendBGPReaderElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte 
 		if a := e.Attrs; a != nil {
 			dst = a.ASPath.AppendText(dst)
 			dst = append(dst, '|')
-			if n := a.ASPath.NumSegments(); n > 0 {
-				dst = a.ASPath.AppendSegmentText(dst, n-1)
-			}
+			dst = appendOrigin(dst, &a.ASPath)
 			dst = append(dst, '|')
 			for i, c := range a.Communities {
 				if i > 0 {

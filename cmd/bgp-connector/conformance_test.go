@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bgp-connector/bgp-connector/emit/text"
+)
+
+// corpusDir is the real-data corpus, shared beside the repository.
+var corpusDir = filepath.Join("..", "..", "..", "shared", "testdata", "real")
+
+// bgpdumpDiffs is the one table of files where `read --format bgpdump`
+// differs from `bgpdump -m`, with the reason and the exact number of
+// differing lines (lines only in ours plus lines only in bgpdump's, as
+// `diff | grep -c '^[<>]'` counts them). Every other file must match line
+// for line.
+var bgpdumpDiffs = map[string]struct {
+	lines  int
+	reason string
+}{
+	// bgpdump bug: for type 5 (BGP) withdrawals it prints the peer address
+	// in place of the withdrawn prefix ("193.0.0.56/24"): two inet_ntoa
+	// calls share one static buffer in a single printf. Two lines per W.
+	"bgpkit/rrc00_1999.09_updates.19990903.1041.gz": {50, "bgpdump prints the peer address as the prefix of type 5 withdrawals (25 W)"},
+	"bgpkit/rrc00_1999.12_updates.19991214.1621.gz": {2726, "bgpdump prints the peer address as the prefix of type 5 withdrawals (1363 W)"},
+	"bgpkit/rrc00_2000.01_updates.20000102.2014.gz": {1350, "bgpdump prints the peer address as the prefix of type 5 withdrawals (675 W)"},
+	// Damaged files: bgpdump stops (or prints garbage) at the first bad
+	// record; we resynchronise and print what follows.
+	"bgpkit/rrc00_2000.01_bview.20000111.0032.gz":   {2489, "damaged TABLE_DUMP: bgpdump stops after 1 entry, we recover 2,490"},
+	"bgpkit/rrc00_2000.03_updates.20000325.0345.gz": {7727, "damaged BGP records: bgpdump decodes garbage after the first bad boundary (2,044 bogus W), we resynchronise; plus 2 type 5 W lines"},
+	// RFC 6793 §4.2.3: an AGGREGATOR other than AS_TRANS from an OLD
+	// speaker means AS4_PATH is ignored; bgpdump merges it anyway.
+	"bgpkit/rrc15_2010.02_updates.20100227.1600.gz": {6, "AS4_PATH ignored per RFC 6793 when AGGREGATOR is not AS_TRANS (3 updates)"},
+	// BIRD wrote ADD-PATH NLRI under the plain MESSAGE_AS4 subtype;
+	// bgpdump reads the path ids as prefixes (0.0.0.0/0, 24.0.0.0/2).
+	"mrtparse/bird_bgp":  {38, "ADD-PATH NLRI under MESSAGE_AS4: bgpdump reads path ids as prefixes"},
+	"mrtparse/bird6_bgp": {46, "ADD-PATH NLRI under MESSAGE_AS4: bgpdump reads path ids as prefixes"},
+	// OpenBGPD wrote a 4-byte AGGREGATOR in a 2-byte TABLE_DUMP entry;
+	// bgpdump reads it as 2-byte ASN 0 and address 253.232.192.168.
+	"mrtparse/openbgpd_rib_table": {2, "8-byte AGGREGATOR in TABLE_DUMP v1: bgpdump prints 0 253.232.192.168"},
+	// bgpdump prints nothing for BGP4MP_ENTRY ("not implemented yet").
+	"mrtparse/openbgpd_rib_table-mp": {31, "BGP4MP_ENTRY, which bgpdump skips"},
+}
+
+// truncatedFiles end inside a record: read must print every complete
+// record and then fail.
+var truncatedFiles = map[string]bool{
+	"pyasn/rib.20080501.0644_firstMB.bz2":  true,
+	"pyasn/rib.20140523.0600_firstMB.bz2":  true,
+	"pyasn/rib6.20151101.0600_firstMB.bz2": true,
+	// The last record's declared length runs past the end of the file.
+	"bgpkit/rrc00_2000.01_bview.20000111.0032.gz": true,
+}
+
+// conformanceFile is one MRT file and bgpdump's output for it.
+type conformanceFile struct {
+	name string // path relative to the corpus
+	ref  string // stored bgpdump -m output; "" when bgpdump prints nothing
+}
+
+// conformanceFiles lists every MRT file with stored bgpdump output, plus
+// the two files bgpdump prints nothing for (MANIFEST: 0 lines). The
+// recordcut files reuse their truncated original's output, which MANIFEST
+// says is byte-identical.
+func conformanceFiles(t *testing.T) []conformanceFile {
+	refs, err := filepath.Glob(filepath.Join(corpusDir, "_reference", "bgpdump-m", "*.bgpdump-m.txt.gz"))
+	if err != nil || len(refs) == 0 {
+		t.Skipf("real corpus not found at %s", corpusDir)
+	}
+	var files []conformanceFile
+	for _, ref := range refs {
+		base := strings.TrimSuffix(filepath.Base(ref), ".bgpdump-m.txt.gz")
+		dir, file, _ := strings.Cut(base, "_")
+		files = append(files, conformanceFile{name: dir + "/" + file, ref: ref})
+		if cut := strings.TrimSuffix(file, ".bz2") + ".recordcut.mrt.bz2"; dir == "pyasn" {
+			if _, err := os.Stat(filepath.Join(corpusDir, dir, cut)); err == nil {
+				files = append(files, conformanceFile{name: dir + "/" + cut, ref: ref})
+			}
+		}
+	}
+	files = append(files,
+		conformanceFile{name: "mrtparse/openbgpd_rib_table-mp"},
+		conformanceFile{name: "pyasn/bview.20140112.1600_3samples.bz2"})
+	return files
+}
+
+func readGzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// diffLines counts the lines only in a plus the lines only in b, after
+// removing the common prefix and suffix; the middle parts are compared as
+// multisets, which equals diff's count when changed lines do not reappear
+// elsewhere (true of every file here).
+func diffLines(a, b []string) int {
+	for len(a) > 0 && len(b) > 0 && a[0] == b[0] {
+		a, b = a[1:], b[1:]
+	}
+	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
+		a, b = a[:len(a)-1], b[:len(b)-1]
+	}
+	count := make(map[string]int, len(a))
+	for _, l := range a {
+		count[l]++
+	}
+	n := 0
+	for _, l := range b {
+		if count[l] > 0 {
+			count[l]--
+		} else {
+			n++
+		}
+	}
+	for _, c := range count {
+		n += c
+	}
+	return n
+}
+
+func splitLines(b []byte) []string {
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// TestConformanceBGPDump runs `read --format bgpdump` in-process on every
+// MRT file of the corpus and compares its output with bgpdump 1.6.2's.
+func TestConformanceBGPDump(t *testing.T) {
+	files := conformanceFiles(t)
+	seen := map[string]bool{}
+	for _, cf := range files {
+		seen[cf.name] = true
+		t.Run(cf.name, func(t *testing.T) {
+			var want []byte
+			if cf.ref != "" {
+				want = readGzip(t, cf.ref)
+			}
+			var out, errOut bytes.Buffer
+			cfg := readConfig{Options: text.Options{Format: text.FormatBGPDump}, Project: "singlefile", Collector: "singlefile", Type: "auto"}
+			_, err := readInputs(context.Background(), &cfg, []string{filepath.Join(corpusDir, cf.name)}, nil, &out, &errOut)
+			if truncatedFiles[cf.name] != (err != nil) {
+				t.Errorf("error = %v, want an error: %v (stderr: %.500s)", err, truncatedFiles[cf.name], errOut.String())
+			}
+			got := diffLines(splitLines(out.Bytes()), splitLines(want))
+			allowed := bgpdumpDiffs[cf.name]
+			if got != allowed.lines {
+				t.Errorf("%d lines differ from bgpdump -m, want %d (%s)", got, allowed.lines, allowed.reason)
+				if allowed.lines == 0 {
+					gl, wl := splitLines(out.Bytes()), splitLines(want)
+					for i := 0; i < len(gl) && i < len(wl); i++ {
+						if gl[i] != wl[i] {
+							t.Errorf("first difference at line %d:\n ours:    %s\n bgpdump: %s", i+1, gl[i], wl[i])
+							break
+						}
+					}
+				}
+			}
+		})
+	}
+	for name := range bgpdumpDiffs {
+		if !seen[name] {
+			t.Errorf("difference table names %s, which is not in the corpus", name)
+		}
+	}
+}
+
+// TestConformanceBGPDumpLive runs the installed bgpdump on every file and
+// checks that the stored reference is what it prints, so that the
+// reference is not taken on trust.
+func TestConformanceBGPDumpLive(t *testing.T) {
+	bin, err := exec.LookPath("bgpdump")
+	if err != nil {
+		t.Skip("bgpdump not installed")
+	}
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	for _, cf := range conformanceFiles(t) {
+		t.Run(cf.name, func(t *testing.T) {
+			var want []byte
+			if cf.ref != "" {
+				want = readGzip(t, cf.ref)
+			}
+			cmd := exec.Command(bin, "-m", "-v", filepath.Join(corpusDir, cf.name))
+			got, err := cmd.Output() // stderr (warnings) is discarded
+			if err != nil {
+				t.Fatalf("bgpdump: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("bgpdump -m printed %d lines (%d bytes), the stored reference has %d lines (%d bytes)",
+					bytes.Count(got, []byte("\n")), len(got), bytes.Count(want, []byte("\n")), len(want))
+			}
+		})
+	}
+}
