@@ -1,0 +1,243 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Partition is the records of one input partition in one Batch, in offset
+// order.
+type Partition struct {
+	Topic     string
+	Partition int32
+	Records   []*kgo.Record
+}
+
+// Batch is what one Poll returns: records grouped by partition.
+type Batch struct {
+	Partitions []Partition
+	// Records is the total number of records.
+	Records int
+}
+
+// Hooks are the pipeline's callbacks on group membership changes. They run
+// on the group's goroutine, possibly concurrently with record processing.
+type Hooks struct {
+	// Assigned is called with newly assigned partitions.
+	Assigned func(map[string][]int32)
+	// Revoked is called with revoked or lost partitions, after their
+	// completed offsets are committed: per-partition state (BMP sessions)
+	// must be dropped.
+	Revoked func(map[string][]int32)
+}
+
+// Source is one consumer-group member (a task): it polls input records and
+// commits, for each partition, the offset up to which every record's outputs
+// are acknowledged (see [Tracker]).
+type Source struct {
+	cl    *kgo.Client
+	trk   *Tracker
+	log   *slog.Logger
+	hooks Hooks
+
+	commitMu sync.Mutex
+	last     map[string]map[int32]int64
+}
+
+// NewSource joins the consumer group of c as one task. base are the shared
+// client options ([ClientOpts]).
+func NewSource(c *Config, task int, base []kgo.Opt, log *slog.Logger, hooks Hooks) (*Source, error) {
+	s := &Source{trk: NewTracker(), log: log.With("task", task), hooks: hooks, last: map[string]map[int32]int64{}}
+	reset := kgo.NewOffset().AtStart()
+	if c.AutoOffsetReset == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts := append(append([]kgo.Opt(nil), base...),
+		kgo.ConsumerGroup(c.GroupID),
+		kgo.Balancers(kgo.RoundRobinBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(reset),
+		kgo.FetchMaxWait(c.FetchMaxWait),
+		kgo.MetadataMaxAge(10*time.Second),
+		kgo.OnPartitionsAssigned(s.assigned),
+		kgo.OnPartitionsRevoked(s.revoked),
+		kgo.OnPartitionsLost(s.lost),
+	)
+	if c.TopicsRegex != "" {
+		opts = append(opts, kgo.ConsumeTopics(c.TopicsRegex), kgo.ConsumeRegex())
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(c.Topics...))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("task %d: consumer: %w", task, err)
+	}
+	s.cl = cl
+	return s, nil
+}
+
+// Client returns the underlying consumer client.
+func (s *Source) Client() *kgo.Client { return s.cl }
+
+// Tracker returns the source's offset tracker.
+func (s *Source) Tracker() *Tracker { return s.trk }
+
+func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.trk.Assign(m)
+	s.log.Info("partitions assigned", "partitions", m)
+	if s.hooks.Assigned != nil {
+		s.hooks.Assigned(m)
+	}
+}
+
+// revoked waits for the revoked partitions' records in flight, commits what
+// completed and drops their state, before the group hands them to another
+// member.
+func (s *Source) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	offs := s.trk.Revoke(wctx, m)
+	if len(offs) > 0 {
+		if err := s.commit(ctx, offs); err != nil {
+			s.log.Warn("commit on revoke failed", "err", err)
+		}
+	}
+	s.commitMu.Lock()
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(s.last[t], p)
+		}
+	}
+	s.commitMu.Unlock()
+	if len(m) > 0 {
+		s.log.Info("partitions revoked", "partitions", m, "committed", offs)
+	}
+	if s.hooks.Revoked != nil {
+		s.hooks.Revoked(m)
+	}
+}
+
+// lost drops the partitions without committing: the group session is gone,
+// so a commit would be refused or rewind another member.
+func (s *Source) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.trk.Revoke(ctx, m)
+	s.log.Warn("partitions lost", "partitions", m)
+	if s.hooks.Revoked != nil {
+		s.hooks.Revoked(m)
+	}
+}
+
+// Poll returns the next records, blocking until some arrive or ctx ends.
+// Fetch errors that the client retries (e.g. a topic that does not exist
+// yet) are logged and not returned; the error is non-nil only when ctx ended
+// or the client was closed.
+func (s *Source) Poll(ctx context.Context, max int) (Batch, error) {
+	fs := s.cl.PollRecords(ctx, max)
+	if fs.IsClientClosed() {
+		return Batch{}, kgo.ErrClientClosed
+	}
+	var b Batch
+	for _, fe := range fs.Errors() {
+		if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
+			return b, fe.Err
+		}
+		s.log.Warn("fetch error", "topic", fe.Topic, "partition", fe.Partition, "err", fe.Err)
+	}
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		b.Partitions = append(b.Partitions, Partition{Topic: p.Topic, Partition: p.Partition, Records: p.Records})
+		b.Records += len(p.Records)
+	})
+	if ctx.Err() != nil && b.Records == 0 {
+		return b, ctx.Err()
+	}
+	return b, nil
+}
+
+// Begin registers a record before processing: see [Tracker.Begin].
+func (s *Source) Begin(r *kgo.Record) *Pending { return s.trk.Begin(r) }
+
+// Commit commits, per partition, the offset up to which every record has
+// completed, skipping partitions whose offset did not move.
+func (s *Source) Commit(ctx context.Context) error {
+	return s.commit(ctx, s.trk.Committable())
+}
+
+func (s *Source) commit(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	todo := map[string]map[int32]kgo.EpochOffset{}
+	for t, ps := range offs {
+		for p, eo := range ps {
+			if last, ok := s.last[t][p]; ok && last == eo.Offset {
+				continue
+			}
+			if todo[t] == nil {
+				todo[t] = map[int32]kgo.EpochOffset{}
+			}
+			todo[t][p] = eo
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	var errs []error
+	s.cl.CommitOffsetsSync(ctx, todo, func(_ *kgo.Client, _ *kmsgReq, resp *kmsgResp, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerrOf(p.ErrorCode); e != nil {
+					errs = append(errs, fmt.Errorf("commit %s/%d: %w", t.Topic, p.Partition, e))
+					continue
+				}
+				if s.last[t.Topic] == nil {
+					s.last[t.Topic] = map[int32]int64{}
+				}
+				s.last[t.Topic][p.Partition] = todo[t.Topic][p.Partition].Offset
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Committed returns the offsets this source last committed.
+func (s *Source) Committed() map[string]map[int32]int64 {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	out := map[string]map[int32]int64{}
+	for t, ps := range s.last {
+		out[t] = map[int32]int64{}
+		for p, o := range ps {
+			out[t][p] = o
+		}
+	}
+	return out
+}
+
+// Close stops fetching, waits (until ctx ends) for records in flight,
+// commits what completed, and leaves the group.
+func (s *Source) Close(ctx context.Context) error {
+	s.cl.PauseFetchTopics(s.cl.GetConsumeTopics()...)
+	for s.trk.InFlight() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	err := s.Commit(ctx)
+	s.cl.Close()
+	return err
+}
