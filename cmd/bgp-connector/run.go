@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+)
+
+func init() {
+	var (
+		config   string
+		sets     []string
+		example  bool
+		logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "run [--config connector.properties] [--set key=value]...",
+		Short: "Run the Kafka connector: OpenBMP topics in, Avro elems out on per-type topics",
+		Long: `run joins a consumer group (round-robin), reads raw OpenBMP (or BMP, MRT)
+records, decodes and filters them, and publishes Avro elems on
+<output.topic.prefix>.{ribs,announcements,withdrawals,peerstates,stats}.
+An input offset is committed only after every elem derived from it is
+acknowledged. With bootstrap.servers=embedded (the default) it starts an
+in-process broker on loopback and logs its address.
+
+Configuration: a Kafka Connect style .properties file, then BGP_CONNECTOR_*
+environment variables (BGP_CONNECTOR_GROUP_ID sets group.id), then --set.
+SIGTERM or SIGINT stops fetching, finishes the elems in flight, commits and
+exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if example {
+				return ingest.WriteExample(cmd.OutOrStdout())
+			}
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg, err := ingest.LoadConfig(config, os.Environ(), sets)
+			if err != nil {
+				return usageError{err}
+			}
+			c, err := pipeline.New(cfg, log)
+			if err != nil {
+				var ce *ingest.ConfigError
+				if errors.As(err, &ce) {
+					return usageError{err}
+				}
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return c.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVarP(&config, "config", "c", "", "connector .properties file (default: built-in defaults)")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override one key: --set key=value (repeatable)")
+	cmd.Flags().BoolVar(&example, "print-config", false, "print every configuration key with its default and exit")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	rootCmd.AddCommand(cmd)
+}
+
+// newLogger returns a text slog logger on stderr at the given level.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, errors.New("--log-level: use debug, info, warn or error")
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bgp-connector/bgp-connector/schema"
+)
+
+func init() {
+	var canonical bool
+	cmd := &cobra.Command{
+		Use:   "schema [ribs|announcements|withdrawals|peerstates|stats]...",
+		Short: "Print the Avro schemas of the output topics",
+		Long: `schema prints the .avsc schema of each output type (all of them by default),
+with its topic suffix and CRC-64-AVRO fingerprint (the single-object header).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			want := map[string]bool{}
+			for _, a := range args {
+				ok := false
+				for _, t := range schema.Types() {
+					ok = ok || t.Suffix() == a
+				}
+				if !ok {
+					return usageError{fmt.Errorf("no output type %q: use ribs, announcements, withdrawals, peerstates or stats", a)}
+				}
+				want[a] = true
+			}
+			out := cmd.OutOrStdout()
+			for _, t := range schema.Types() {
+				if len(want) > 0 && !want[t.Suffix()] {
+					continue
+				}
+				c, err := t.Codec()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "// %s (topic <prefix>.%s), fingerprint CRC-64-AVRO %016x\n", t.Suffix(), t.Suffix(), c.Rabin)
+				if canonical {
+					fmt.Fprintln(out, c.CanonicalSchema())
+				} else {
+					fmt.Fprint(out, t.Text())
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&canonical, "canonical", false, "print the parsing canonical form instead of the .avsc text")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/schema"
+)
+
+// BenchOptions configure Bench.
+type BenchOptions struct {
+	// Data is the OpenBMP file whose messages make the input.
+	Data string
+	// Repeat is how many copies of the file's messages are loaded.
+	Repeat int
+	// Partitions of the input topic; Tasks is tasks.max.
+	Partitions, Tasks int
+	// Sets are extra configuration settings (key=value).
+	Sets []string
+	// Log receives the connector's log.
+	Log *slog.Logger
+}
+
+// BenchResult is what one Bench run measured.
+type BenchResult struct {
+	Records  uint64
+	Elems    uint64
+	Duration time.Duration
+	// PeakRSS is the process's peak resident set size in bytes (VmHWM), or
+	// 0 where /proc is not available. It includes the embedded broker and
+	// the loaded input.
+	PeakRSS int64
+}
+
+// ElemsPerSec returns Elems/Duration.
+func (r BenchResult) ElemsPerSec() float64 { return float64(r.Elems) / r.Duration.Seconds() }
+
+// String reports the run on one line.
+func (r BenchResult) String() string {
+	return fmt.Sprintf("%d input records, %d elems in %v: %.0f elems/s, %.0f records/s, peak RSS %.1f MiB",
+		r.Records, r.Elems, r.Duration.Round(time.Millisecond), r.ElemsPerSec(), float64(r.Records)/r.Duration.Seconds(), float64(r.PeakRSS)/(1<<20))
+}
+
+// Bench measures the connector end to end on the embedded broker, in
+// process: the input (Repeat copies of the file) is loaded first, then the
+// clock runs from the connector's start until every output is acknowledged.
+func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
+	var res BenchResult
+	values, keys, err := ReadFrames(o.Data)
+	if err != nil {
+		return res, err
+	}
+	if o.Repeat < 1 {
+		o.Repeat = 1
+	}
+	if o.Partitions < 1 {
+		o.Partitions = 6
+	}
+	if o.Tasks < 1 {
+		o.Tasks = 1
+	}
+	sets := append([]string{"tasks.max=" + strconv.Itoa(o.Tasks), "errors.tolerance=all"}, o.Sets...)
+	set, err := ingest.SetSettings(sets)
+	if err != nil {
+		return res, err
+	}
+	cfg, err := ingest.NewConfig(set)
+	if err != nil {
+		return res, err
+	}
+	cluster, addr, err := StartEmbedded(0, o.Partitions, cfg.Topics...)
+	if err != nil {
+		return res, err
+	}
+	defer cluster.Close()
+	allV := make([][]byte, 0, len(values)*o.Repeat)
+	allK := make([][]byte, 0, len(values)*o.Repeat)
+	for i := 0; i < o.Repeat; i++ {
+		allV = append(allV, values...)
+		allK = append(allK, keys...)
+	}
+	if err := Produce(ctx, []string{addr}, cfg.Topics[0], allV, allK); err != nil {
+		return res, err
+	}
+	c, err := New(cfg, o.Log, WithBrokers(addr))
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	if err := c.RunUntilDrained(ctx, uint64(len(allV)), 10*time.Minute); err != nil {
+		return res, err
+	}
+	res.Duration = time.Since(start)
+	res.Records = c.Stats.Records.Load()
+	for _, t := range schema.Types() {
+		res.Elems += c.Stats.Elems[t].Load()
+	}
+	res.PeakRSS = PeakRSS()
+	return res, nil
+}
+
+// PeakRSS returns the process's peak resident set size in bytes from
+// /proc/self/status (VmHWM), or 0 when unavailable.
+func PeakRSS() int64 {
+	if runtime.GOOS != "linux" {
+		return 0
+	}
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	return parseHWM(f)
+}
+
+func parseHWM(r io.Reader) int64 {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,374 @@
+// Package pipeline runs the connector: it wires the consumer-group source
+// (package ingest) through a decoder (openbmp, bmp or mrt), the filter and the
+// Avro writer (package emit), one task per tasks.max, and owns the embedded
+// broker, topic creation, offset commits and graceful shutdown.
+//
+// It holds no format logic of its own: decoding, filtering and encoding live
+// in their packages. cmd/bgp-connector calls [New] and [Connector.Run].
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/bgp-connector/bgp-connector/emit"
+	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/schema"
+)
+
+// Connector is a configured connector, ready to Run.
+type Connector struct {
+	cfg     *ingest.Config
+	log     *slog.Logger
+	inputs  inputFactory
+	filter  elemFilter
+	key     emit.KeyField
+	brokers []string
+
+	cluster *kfake.Cluster
+	prod    *kgo.Client
+	framing *emit.Framing
+	topics  [schema.NumTypes]string
+
+	// Stats are the connector's running counters.
+	Stats Stats
+
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	tasksMu sync.Mutex
+	tasks   []*task
+}
+
+// Stats are counters of a running connector, safe to read at any time.
+type Stats struct {
+	// Records are input records processed; Elems are elems produced (after
+	// the filter), per output type; Filtered are elems the filter dropped.
+	Records     atomic.Uint64
+	Elems       [schema.NumTypes]atomic.Uint64
+	Filtered    atomic.Uint64
+	DeadLetters atomic.Uint64
+	Skipped     atomic.Uint64
+	Errors      atomic.Uint64
+	Commits     atomic.Uint64
+}
+
+// Option adjusts a Connector built by New.
+type Option func(*Connector)
+
+// WithBrokers overrides bootstrap.servers (used by tests and demo with a
+// broker they started themselves).
+func WithBrokers(addrs ...string) Option {
+	return func(c *Connector) { c.brokers = addrs }
+}
+
+// New validates what the configuration alone cannot (the filter
+// expression) and returns a Connector. It connects to nothing yet.
+func New(cfg *ingest.Config, log *slog.Logger, opts ...Option) (*Connector, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Connector{cfg: cfg, log: log, ready: make(chan struct{})}
+	for _, o := range opts {
+		o(c)
+	}
+	var err error
+	if c.filter, err = newFilter(cfg.Filter); err != nil {
+		where := cfg.Origin("filter")
+		if where != "" {
+			where += ": "
+		}
+		return nil, &ingest.ConfigError{Problems: []ingest.Problem{{Key: "filter", Origin: cfg.Origin("filter"), Msg: err.Error()}}}
+	}
+	if c.inputs, err = newInputFactory(cfg); err != nil {
+		return nil, &ingest.ConfigError{Problems: []ingest.Problem{{Key: "input.format", Origin: cfg.Origin("input.format"), Msg: err.Error()}}}
+	}
+	if c.key, err = emit.ParseKeyField(cfg.KeyField); err != nil {
+		return nil, err
+	}
+	for _, t := range schema.Types() {
+		c.topics[t] = cfg.TopicFor(t.Suffix())
+	}
+	return c, nil
+}
+
+// Topics returns the output topic of each type.
+func (c *Connector) Topics() [schema.NumTypes]string { return c.topics }
+
+// Brokers returns the brokers in use (the embedded broker's address once
+// Run started it).
+func (c *Connector) Brokers() []string { return c.brokers }
+
+// Ready is closed once the connector has started its tasks.
+func (c *Connector) Ready() <-chan struct{} { return c.ready }
+
+// StartEmbedded starts the in-process kfake broker on 127.0.0.1:port
+// (0 = any free port) with the input topics created with the given
+// partition count, and returns it with its address.
+func StartEmbedded(port, partitions int, topics ...string) (*kfake.Cluster, string, error) {
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(partitions)}
+	if port != 0 {
+		opts = append(opts, kfake.Ports(port))
+	}
+	if len(topics) > 0 {
+		opts = append(opts, kfake.SeedTopics(int32(partitions), topics...))
+	}
+	cl, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, "", fmt.Errorf("embedded broker on 127.0.0.1:%d: %w", port, err)
+	}
+	return cl, cl.ListenAddrs()[0], nil
+}
+
+// Run runs the connector until ctx ends (then it shuts down gracefully:
+// stops fetching, waits for elems in flight, commits and returns nil) or a
+// task fails (errors.tolerance=none and an undecodable record, or a produce
+// failure: the error names topic/partition/offset and the cause).
+func (c *Connector) Run(ctx context.Context) error {
+	cfg := c.cfg
+	if cfg.Embedded && len(c.brokers) == 0 {
+		cl, addr, err := StartEmbedded(cfg.EmbeddedPort, cfg.EmbeddedPartitions, cfg.Topics...)
+		if err != nil {
+			return err
+		}
+		c.cluster = cl
+		defer cl.Close()
+		c.brokers = []string{addr}
+		c.log.Info("embedded Kafka broker listening", "addr", addr, "try", "kcat -b "+addr+" -L")
+	}
+	if len(c.brokers) == 0 {
+		c.brokers = cfg.BootstrapServers
+	}
+	base, err := ingest.ClientOpts(cfg, c.brokers, c.log)
+	if err != nil {
+		return err
+	}
+	c.prod, err = kgo.NewClient(append(append([]kgo.Opt(nil), base...), emit.ProducerOpts(cfg.Compression, cfg.Linger)...)...)
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer c.prod.Close()
+
+	if err := c.ensureTopics(ctx); err != nil {
+		return err
+	}
+	if err := c.setupFraming(ctx); err != nil {
+		return err
+	}
+	var srv *http.Server
+	if cfg.MetricsListen != "" {
+		if srv, err = c.serveMetrics(cfg.MetricsListen); err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	go c.watchInputTopics(ctx, base)
+
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var wg sync.WaitGroup
+	tasks := make([]*task, cfg.TasksMax)
+	errs := make([]error, cfg.TasksMax)
+	for i := range tasks {
+		t, err := c.newTask(i, base)
+		if err != nil {
+			stop(err)
+			break
+		}
+		tasks[i] = t
+	}
+	for i, t := range tasks {
+		if t == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.run(runCtx); err != nil {
+				errs[i] = err
+				stop(err)
+			}
+		}()
+	}
+	c.tasksMu.Lock()
+	c.tasks = tasks
+	c.tasksMu.Unlock()
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.log.Info("connector running", "name", cfg.Name, "group", cfg.GroupID, "tasks", cfg.TasksMax,
+		"input", inputDesc(cfg), "format", cfg.InputFormat, "outputs", cfg.OutputTopicPrefix+".{ribs,announcements,withdrawals,peerstates,stats}",
+		"value.format", c.framing.String())
+	wg.Wait()
+
+	// Shutdown: every task stopped fetching; finish what is in flight and
+	// commit it.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.prod.Flush(shutCtx); err != nil {
+		c.log.Warn("flushing producer", "err", err)
+	}
+	for _, t := range tasks {
+		if t == nil {
+			continue
+		}
+		if err := t.src.Close(shutCtx); err != nil {
+			c.log.Warn("final commit", "task", t.id, "err", err)
+		}
+	}
+	c.log.Info("connector stopped", "records", c.Stats.Records.Load(), "elems", c.elemTotal(), "dead_letters", c.Stats.DeadLetters.Load())
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) && ctx.Err() == nil {
+		return cause
+	}
+	return nil
+}
+
+func (c *Connector) elemTotal() uint64 {
+	var n uint64
+	for i := range c.Stats.Elems {
+		n += c.Stats.Elems[i].Load()
+	}
+	return n
+}
+
+func inputDesc(cfg *ingest.Config) string {
+	if cfg.TopicsRegex != "" {
+		return "regex " + cfg.TopicsRegex
+	}
+	return fmt.Sprint(cfg.Topics)
+}
+
+// ensureTopics creates missing output (and dead letter) topics.
+func (c *Connector) ensureTopics(ctx context.Context) error {
+	adm := kadm.NewClient(c.prod)
+	want := []string{}
+	for _, t := range c.topics {
+		want = append(want, t)
+	}
+	if c.cfg.DLQTopic != "" {
+		want = append(want, c.cfg.DLQTopic)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopics(tctx, int32(c.cfg.TopicPartitions), int16(c.cfg.TopicReplicationFactor), nil, want...)
+	if err != nil {
+		return fmt.Errorf("creating output topics %v on %v: %w", want, c.brokers, err)
+	}
+	for _, r := range resp.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("creating output topic %q: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
+
+func (c *Connector) setupFraming(ctx context.Context) error {
+	var err error
+	if c.cfg.ValueFormat == "avro-confluent" {
+		var reg *sr.Client
+		reg, err = sr.NewClient(sr.URLs(c.cfg.SchemaRegistryURL))
+		if err == nil {
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			c.framing, err = emit.Confluent(rctx, reg, func(t schema.Type) string { return c.topics[t] })
+		}
+		if err != nil {
+			return fmt.Errorf("schema registry %s: %w", c.cfg.SchemaRegistryURL, err)
+		}
+		for _, t := range schema.Types() {
+			c.log.Info("schema registered", "subject", c.topics[t]+"-value", "id", c.framing.SchemaID(t))
+		}
+		return nil
+	}
+	c.framing, err = emit.SingleObject()
+	return err
+}
+
+// watchInputTopics reports input topics that do not exist, every 30 s until
+// they do: the group waits for them rather than failing, and says so
+// (BGPStream blocks silently in this case).
+func (c *Connector) watchInputTopics(ctx context.Context, base []kgo.Opt) {
+	if c.cfg.TopicsRegex != "" || len(c.cfg.Topics) == 0 {
+		return
+	}
+	cl, err := kgo.NewClient(base...)
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		td, err := adm.ListTopics(tctx, c.cfg.Topics...)
+		cancel()
+		var missing []string
+		if err == nil {
+			for _, t := range c.cfg.Topics {
+				if d, ok := td[t]; !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+					missing = append(missing, t)
+				}
+			}
+			if len(missing) == 0 {
+				return
+			}
+			c.log.Warn("input topic does not exist; waiting for it to be created (records are consumed as soon as it is)", "topics", missing, "brokers", c.brokers)
+		} else if ctx.Err() == nil {
+			c.log.Warn("cannot list input topics", "brokers", c.brokers, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(30 * time.Second):
+		}
+	}
+}
+
+// serveMetrics serves the counters in the Prometheus text format.
+func (c *Connector) serveMetrics(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# HELP bgp_connector_input_records_total Input records processed.\n# TYPE bgp_connector_input_records_total counter\nbgp_connector_input_records_total %d\n", c.Stats.Records.Load())
+		fmt.Fprintf(w, "# HELP bgp_connector_output_records_total Output records produced, per output type.\n# TYPE bgp_connector_output_records_total counter\n")
+		for _, t := range schema.Types() {
+			fmt.Fprintf(w, "bgp_connector_output_records_total{type=%q,topic=%q} %d\n", t.Suffix(), c.topics[t], c.Stats.Elems[t].Load())
+		}
+		for _, m := range []struct {
+			name, help string
+			v          uint64
+		}{
+			{"filtered_elems_total", "Elems dropped by the filter.", c.Stats.Filtered.Load()},
+			{"dead_letters_total", "Input records sent to the dead letter topic.", c.Stats.DeadLetters.Load()},
+			{"skipped_records_total", "Undecodable input records skipped without a dead letter topic.", c.Stats.Skipped.Load()},
+			{"commits_total", "Offset commits.", c.Stats.Commits.Load()},
+		} {
+			fmt.Fprintf(w, "# HELP bgp_connector_%s %s\n# TYPE bgp_connector_%s counter\nbgp_connector_%s %d\n", m.name, m.help, m.name, m.name, m.v)
+		}
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	c.log.Info("metrics endpoint", "url", "http://"+ln.Addr().String()+"/metrics")
+	return srv, nil
+}
+
+var _ = strconv.Itoa

@@ -1,0 +1,192 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/emit"
+	"github.com/bgp-connector/bgp-connector/ingest"
+)
+
+// pollMax bounds the records one poll hands to a task.
+const pollMax = 2048
+
+// task is one consumer-group member: it decodes its partitions' records with
+// one decoder per partition (BMP session state follows the partition that
+// carries the router), filters, and produces through its Writer.
+type task struct {
+	c     *Connector
+	id    int
+	src   *ingest.Source
+	w     *emit.Writer
+	match elemMatcher
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	decs map[ingest.TopicPartition]inputDecoder
+
+	// Per-record state used by yield.
+	ctx   context.Context
+	in    emit.Input
+	yield yieldFunc
+}
+
+func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
+	t := &task{c: c, id: id, log: c.log.With("task", id), decs: map[ingest.TopicPartition]inputDecoder{}}
+	t.match = c.filter.matcher()
+	t.yield = t.emit
+	t.w = emit.NewWriter(c.prod, emit.Options{
+		Topics: c.topics, Framing: c.framing, Key: c.key,
+		DLQTopic: c.cfg.DLQTopic, DLQContextHeaders: c.cfg.DLQContextHeaders, Connector: c.cfg.Name,
+	})
+	src, err := ingest.NewSource(c.cfg, id, base, c.log, ingest.Hooks{Revoked: t.dropDecoders})
+	if err != nil {
+		return nil, err
+	}
+	t.src = src
+	return t, nil
+}
+
+// dropDecoders forgets the per-partition decoders (and so the BMP sessions
+// of the routers those partitions carry) of revoked partitions.
+func (t *task) dropDecoders(m map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for topic, ps := range m {
+		for _, p := range ps {
+			delete(t.decs, ingest.TopicPartition{Topic: topic, Partition: p})
+		}
+	}
+}
+
+func (t *task) decoder(topic string, partition int32) inputDecoder {
+	tp := ingest.TopicPartition{Topic: topic, Partition: partition}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.decs[tp]
+	if d == nil {
+		d = t.c.inputs.newDecoder()
+		t.decs[tp] = d
+	}
+	return d
+}
+
+// run polls and processes until ctx ends (nil) or a record fails under
+// errors.tolerance=none or a produce fails (the error).
+func (t *task) run(ctx context.Context) error {
+	// Outputs are produced with a context that outlives ctx so that a
+	// shutdown lets in-flight elems complete.
+	t.ctx = context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(t.c.cfg.OffsetFlushInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if err := t.src.Commit(ctx); err != nil && ctx.Err() == nil {
+					t.log.Warn("commit failed", "err", err)
+				} else {
+					t.c.Stats.Commits.Add(1)
+				}
+			}
+		}
+	}()
+	for {
+		b, err := t.src.Poll(ctx, pollMax)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed) {
+				return nil
+			}
+			return err
+		}
+		for _, p := range b.Partitions {
+			dec := t.decoder(p.Topic, p.Partition)
+			for _, r := range p.Records {
+				if ctx.Err() != nil {
+					return nil
+				}
+				pend := t.src.Begin(r)
+				if pend == nil {
+					continue // revoked while polled: the new owner reads it
+				}
+				if err := t.process(dec, r, pend); err != nil {
+					return err
+				}
+			}
+		}
+		if tp, off, err, failed := t.src.Tracker().Failed(); failed {
+			return fmt.Errorf("task %d: producing the outputs of %s/%d offset %d: %w", t.id, tp.Topic, tp.Partition, off, err)
+		}
+	}
+}
+
+// RecordError is an input record that could not be decoded, with its
+// position.
+type RecordError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Err       error
+}
+
+// Error returns "topic/partition offset N: cause".
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("%s/%d offset %d: %v", e.Topic, e.Partition, e.Offset, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+func (t *task) process(dec inputDecoder, r *kgo.Record, pend *ingest.Pending) error {
+	t.w.Begin(&t.in, emit.Source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, pend)
+	err := dec.decode(r.Value, r.Offset, r.Timestamp, t.yield)
+	t.c.Stats.Records.Add(1)
+	if err == nil {
+		pend.Done(nil)
+		return nil
+	}
+	t.c.Stats.Errors.Add(1)
+	rerr := &RecordError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err}
+	if t.c.cfg.ErrorsTolerance != "all" {
+		pend.Fail()
+		return fmt.Errorf("task %d: undecodable record (errors.tolerance=none; nothing past it is committed): %w", t.id, rerr)
+	}
+	if t.c.cfg.ErrorsLogEnable {
+		t.log.Warn("undecodable record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+	}
+	if t.w.DeadLetter(t.ctx, &t.in, r, t.id, "VALUE_CONVERTER", t.c.inputs.name(), err) {
+		t.c.Stats.DeadLetters.Add(1)
+	} else {
+		t.c.Stats.Skipped.Add(1)
+	}
+	pend.Done(nil)
+	return nil
+}
+
+// emit publishes the elems and stats of one decoded record.
+func (t *task) emit(rec *decode.Record, elems []decode.Elem, stats []emit.Stat) {
+	for i := range elems {
+		el := &elems[i]
+		if t.match != nil && !t.match.Match(rec, el) {
+			t.c.Stats.Filtered.Add(1)
+			continue
+		}
+		t.w.Elem(t.ctx, &t.in, rec, el)
+		t.c.Stats.Elems[emit.TypeOf(el.Type)].Add(1)
+	}
+	for i := range stats {
+		t.w.Stat(t.ctx, &t.in, rec, &stats[i])
+		t.c.Stats.Elems[4].Add(1)
+	}
+}
