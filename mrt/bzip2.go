@@ -260,6 +260,7 @@ func (z *Bzip2Reader) split() {
 	defer close(z.jobs)
 	s := &bitScanner{r: z.r, buf: make([]byte, 0, 1<<20)}
 	pos := int64(0) // byte offset of the next stream header
+	split, fakeNext := false, false
 	for streams := 0; ; streams++ {
 		if !s.ensure(pos + 1) {
 			switch {
@@ -309,6 +310,10 @@ func (z *Bzip2Reader) split() {
 				z.fail(s.truncErr(bit/8, "block"))
 				return
 			}
+			if bzTestSplit > 0 && !split && bit+bzTestSplit < nxt {
+				// Test hook: act as if a block magic sat inside the block.
+				nxt, split, fakeNext = bit+bzTestSplit, true, true
+			}
 			if !s.ensure((bit + 80 + 7) / 8) {
 				z.fail(s.truncErr(bit/8, "block CRC"))
 				return
@@ -319,7 +324,7 @@ func (z *Bzip2Reader) split() {
 				nbits:       nxt - bit,
 				level:       level,
 				crc:         uint32(s.bits(bit+48, 32)),
-				nextIsBlock: s.bits(nxt, 48) == bzBlockMagic,
+				nextIsBlock: fakeNext || s.bits(nxt, 48) == bzBlockMagic,
 				off:         bit / 8,
 				done:        make(chan struct{}),
 			}
@@ -334,9 +339,27 @@ func (z *Bzip2Reader) split() {
 			}
 			s.discard(nxt / 8)
 			bit = nxt
+			if fakeNext {
+				// The fake segment: from the fake magic to the real one.
+				fakeNext = false
+				nxt, _ = s.find(bit + 48)
+				j := &bzJob{kind: bzJobBlock, bitOff: uint(bit % 8), nbits: nxt - bit, level: level,
+					crc: uint32(s.bits(bit+48, 32)), nextIsBlock: s.bits(nxt, 48) == bzBlockMagic,
+					off: bit / 8, done: make(chan struct{})}
+				j.src = append([]byte(nil), s.bytes(bit/8, int((nxt+7)/8-bit/8))...)
+				if !z.emit(j) {
+					return
+				}
+				s.discard(nxt / 8)
+				bit = nxt
+			}
 		}
 	}
 }
+
+// bzTestSplit, when positive, makes the splitter cut the first block this
+// many bits after its magic, as a false magic would (tests only).
+var bzTestSplit int64
 
 // bitScanner buffers the compressed input for the splitter; positions are
 // absolute (bytes or bits from the start of the input).
