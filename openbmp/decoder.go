@@ -1,0 +1,475 @@
+package openbmp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/bgp-connector/bgp-connector/decode"
+)
+
+// DecoderOpt configures a Decoder.
+type DecoderOpt interface{ apply(*config) }
+
+type config struct {
+	project, collector, router string
+	routerIP                   netip.Addr
+	peerUpActive               bool
+	maxSessions                int
+}
+
+type optFunc func(*config)
+
+func (f optFunc) apply(c *config) { f(c) }
+
+// WithProject sets Record.Project for every record. Default "openbmp".
+func WithProject(p string) DecoderOpt { return optFunc(func(c *config) { c.project = p }) }
+
+// WithCollector sets Record.Collector for messages without an OpenBMP
+// header (raw BMP). Messages with an OpenBMP header use its admin id.
+// Default empty.
+func WithCollector(name string) DecoderOpt {
+	return optFunc(func(c *config) { c.collector = name })
+}
+
+// WithRouter sets the router name and address of messages without an
+// OpenBMP header (a raw BMP file holds one router's stream). The name is
+// replaced by the Initiation's sysName when one was seen. Default: empty
+// name and no address.
+func WithRouter(name string, ip netip.Addr) DecoderOpt {
+	return optFunc(func(c *config) { c.router, c.routerIP = name, ip })
+}
+
+// WithBGPStreamPeerState makes Peer Up produce a peer-state elem with new
+// state ACTIVE, as bgpreader does, instead of ESTABLISHED (the state the
+// session is in when a router sends Peer Up). Default false.
+func WithBGPStreamPeerState(on bool) DecoderOpt {
+	return optFunc(func(c *config) { c.peerUpActive = on })
+}
+
+// WithMaxSessions bounds the number of peer sessions remembered across all
+// routers. When a Peer Up would exceed it, the least recently used router's
+// sessions are dropped (its later Route Monitoring decodes with defaults and
+// is marked NoPeerUp). Default 100000.
+func WithMaxSessions(n int) DecoderOpt {
+	return optFunc(func(c *config) { c.maxSessions = max(n, 1) })
+}
+
+// RouterKey identifies a monitored router in the session table: the
+// OpenBMP router hash, or, when the hash is zero, the router IP in 16-byte
+// form. Raw BMP without a header uses the zero key.
+type RouterKey [16]byte
+
+// KeyOf returns the router key of an OpenBMP header.
+func KeyOf(h *Header) RouterKey {
+	if h.RouterHash != ([16]byte{}) {
+		return RouterKey(h.RouterHash)
+	}
+	if h.RouterIP.IsValid() {
+		return RouterKey(h.RouterIP.As16())
+	}
+	return RouterKey{}
+}
+
+type peerKey struct {
+	typ  decode.BMPPeerType
+	dist uint64
+	addr netip.Addr
+}
+
+// session is what a Peer Up taught about one peer.
+type session struct {
+	in, out decode.Options // UPDATEs received from / sent to the peer
+	asn     uint32
+}
+
+type routerState struct {
+	sysName  string
+	sessions map[peerKey]*session
+	used     uint64
+}
+
+// Decoder turns BMP messages into records, elems and statistics, keeping
+// per-router session state learnt from Initiation, Peer Up, Peer Down and
+// Termination. It is not safe for concurrent use; use one Decoder per
+// goroutine (for Kafka, one per partition).
+type Decoder struct {
+	cfg      config
+	routers  map[RouterKey]*routerState
+	sessions int
+	clock    uint64
+	lastKey  RouterKey
+	last     *routerState
+}
+
+// NewDecoder returns a Decoder with the given options.
+func NewDecoder(opts ...DecoderOpt) *Decoder {
+	d := &Decoder{cfg: config{project: "openbmp", maxSessions: 100000}, routers: map[RouterKey]*routerState{}}
+	for _, o := range opts {
+		o.apply(&d.cfg)
+	}
+	return d
+}
+
+// DropRouter forgets a router's sessions (e.g. when a Kafka partition
+// carrying it is revoked).
+func (d *Decoder) DropRouter(k RouterKey) {
+	if r, ok := d.routers[k]; ok {
+		d.sessions -= len(r.sessions)
+		delete(d.routers, k)
+	}
+	if d.last != nil && d.lastKey == k {
+		d.last = nil
+	}
+}
+
+// Sessions returns the number of peer sessions remembered.
+func (d *Decoder) Sessions() int { return d.sessions }
+
+func (d *Decoder) router(k RouterKey, create bool) *routerState {
+	d.clock++
+	if d.last != nil && d.lastKey == k {
+		d.last.used = d.clock
+		return d.last
+	}
+	r := d.routers[k]
+	if r == nil {
+		if !create {
+			return nil
+		}
+		r = &routerState{sessions: map[peerKey]*session{}}
+		d.routers[k] = r
+	}
+	r.used = d.clock
+	d.lastKey, d.last = k, r
+	return r
+}
+
+// evict drops the least recently used router other than keep.
+func (d *Decoder) evict(keep *routerState) {
+	var victim RouterKey
+	var vr *routerState
+	for k, r := range d.routers {
+		if r != keep && (vr == nil || r.used < vr.used) {
+			victim, vr = k, r
+		}
+	}
+	if vr == nil {
+		// Only keep is left: drop its oldest sessions wholesale.
+		d.sessions -= len(keep.sessions)
+		clear(keep.sessions)
+		return
+	}
+	d.DropRouter(victim)
+}
+
+// Result is everything decoded from one message. Decode resets and reuses
+// it; Elems' Attrs point into the Result and stay valid until the next
+// Decode into it. Slices and TLV values alias the frame passed to Decode.
+type Result struct {
+	// Record is the record for the message.
+	Record decode.Record
+	// MsgType is the BMP message type (MsgNone for an OpenBMP collector
+	// message).
+	MsgType MessageType
+	// Header is the OpenBMP header, valid if HasHeader.
+	Header    Header
+	HasHeader bool
+	// Key is the router key the message was attributed to.
+	Key RouterKey
+	// Peer is the per-peer header of Route Monitoring, Statistics, Peer
+	// Up/Down and Route Mirroring messages.
+	Peer PeerHeader
+	// Elems are the elems: A and W for Route Monitoring, one S for Peer Up
+	// and Peer Down.
+	Elems []decode.Elem
+	// Stats are the counters of a Statistics Report.
+	Stats []Stat
+	// Unsupported lists the address families of Route Monitoring NLRI that
+	// do not decode into elems (VPN, EVPN, SR...).
+	Unsupported []decode.Family
+	// Update is the decoded UPDATE of a Route Monitoring message.
+	Update decode.Update
+	// Initiation holds an Initiation's or a Termination's TLVs.
+	Initiation Initiation
+	// PeerUp and PeerDown hold the details of those messages.
+	PeerUp   PeerUp
+	PeerDown PeerDown
+	// Mirroring holds a Route Mirroring message.
+	Mirroring RouteMirroring
+}
+
+func (r *Result) reset() {
+	r.Record = decode.Record{}
+	r.MsgType = MsgNone
+	r.HasHeader = false
+	r.Key = RouterKey{}
+	r.Peer = PeerHeader{}
+	r.Elems = r.Elems[:0]
+	r.Stats = r.Stats[:0]
+	r.Unsupported = r.Unsupported[:0]
+}
+
+// Decode decodes one frame into res: an OpenBMP v1.7 binary message
+// ("OBMP" header and one BMP message; bytes after the BMP message are
+// ignored), a legacy text-header message ("V: 1.7..."), or a raw BMP
+// message. On error it returns a *DecodeError whose Offset counts from the
+// start of frame, and res.Record has Status StatusCorruptedRecord (or
+// StatusUnsupported for BMP v4 and other versions) with Err set to the same
+// error; the caller can go on with the next frame.
+func (d *Decoder) Decode(frame []byte, res *Result) error {
+	res.reset()
+	res.Record.Type = decode.RecordUpdate
+	res.Record.Format = decode.FormatBMP
+	res.Record.Project = d.cfg.project
+	res.Record.Collector = d.cfg.collector
+	res.Record.Router = d.cfg.router
+	res.Record.RouterIP = d.cfg.routerIP
+	err := d.decode(frame, res)
+	if err != nil {
+		res.Record.Status = decode.StatusCorruptedRecord
+		if isVersion(err) {
+			res.Record.Status = decode.StatusUnsupported
+		}
+		res.Record.Err = err
+	}
+	return err
+}
+
+func isVersion(err error) bool { return errors.Is(err, ErrVersion) }
+
+func (d *Decoder) decode(frame []byte, res *Result) error {
+	base := 0
+	bmp := frame
+	switch {
+	case len(frame) >= 4 && string(frame[:4]) == Magic:
+		hl, err := decodeHeaderInto(&res.Header, frame)
+		if err != nil {
+			return err
+		}
+		res.HasHeader = true
+		h := &res.Header
+		res.Record.Time = h.CollectedAt
+		res.Record.Collector = h.AdminID
+		res.Key = KeyOf(h)
+		if h.Flags&FlagRouterMessage != 0 {
+			res.Record.Router = h.RouterGroup
+			res.Record.RouterIP = h.RouterIP
+		}
+		if h.ObjectType != ObjectBMPRaw {
+			res.Record.Status = decode.StatusUnsupported
+			res.Record.Err = errAt(13, "OpenBMP header", fmt.Errorf("%w: object type %d (not BMP_RAW)", ErrUnsupported, h.ObjectType))
+			return nil
+		}
+		if len(frame)-hl < h.BMPLen {
+			return truncAt(hl, "BMP message (OpenBMP message length)", h.BMPLen, len(frame)-hl)
+		}
+		base, bmp = hl, frame[hl:hl+h.BMPLen]
+	case len(frame) >= 3 && string(frame[:3]) == "V: ":
+		t, hl, err := DecodeTextHeader(frame)
+		if err != nil {
+			return err
+		}
+		if len(frame)-hl < t.BMPLen {
+			return truncAt(hl, "BMP message (text header L)", t.BMPLen, len(frame)-hl)
+		}
+		res.Record.RouterIP = t.RouterIP
+		if t.RouterHash != ([16]byte{}) {
+			res.Key = RouterKey(t.RouterHash)
+		} else if t.RouterIP.IsValid() {
+			res.Key = RouterKey(t.RouterIP.As16())
+		}
+		base, bmp = hl, frame[hl:hl+t.BMPLen]
+	}
+	ch, err := DecodeCommonHeader(bmp)
+	if err != nil {
+		return shift(err, base)
+	}
+	res.MsgType = ch.Type
+	bmp = bmp[:ch.Length]
+	p := commonHeaderLen
+	if ch.Type.hasPeerHeader() {
+		ph, err := DecodePeerHeader(bmp[p:])
+		if err != nil {
+			return shift(err, base+p)
+		}
+		res.Peer = ph
+		if !res.HasHeader && ph.Time != 0 {
+			res.Record.Time = ph.Time
+		}
+		p += PeerHeaderLen
+	}
+	body := bmp[p:]
+	off := base + p
+	switch ch.Type {
+	case MsgRouteMonitoring:
+		return d.routeMonitoring(res, body, off)
+	case MsgStatisticsReport:
+		ph := &res.Peer
+		proto := Stat{RouterIP: res.Record.RouterIP, PeerIP: ph.Addr, PeerASN: ph.ASN, PeerType: ph.Type,
+			PeerDistinguisher: ph.Distinguisher, Time: ph.Time}
+		res.Stats, err = appendStats(res.Stats, body, off, proto)
+		return err
+	case MsgPeerDown:
+		if err := DecodePeerDown(&res.PeerDown, body, off); err != nil {
+			return err
+		}
+		if r := d.router(res.Key, false); r != nil {
+			d.setRouterName(res, r)
+			k := peerKey{res.Peer.Type, res.Peer.Distinguisher, res.Peer.Addr}
+			if _, ok := r.sessions[k]; ok {
+				delete(r.sessions, k)
+				d.sessions--
+			}
+		}
+		d.stateElem(res, decode.StateIdle)
+		return nil
+	case MsgPeerUp:
+		ph := &res.Peer
+		if err := DecodePeerUp(&res.PeerUp, body, ph.Type != decode.BMPPeerLocRIB && ph.Flags&PeerFlagV != 0, off); err != nil {
+			return err
+		}
+		r := d.router(res.Key, true)
+		d.setRouterName(res, r)
+		k := peerKey{ph.Type, ph.Distinguisher, ph.Addr}
+		s := r.sessions[k]
+		if s == nil {
+			if d.sessions >= d.cfg.maxSessions {
+				d.evict(r)
+			}
+			s = new(session)
+			r.sessions[k] = s
+			d.sessions++
+		}
+		// RFC 7854 §4.10: Sent OPEN is the one the monitored router sent;
+		// Route Monitoring of Adj-RIB-In carries UPDATEs the peer sent.
+		s.in = decode.SessionOptions(&res.PeerUp.Received, &res.PeerUp.Sent)
+		s.out = decode.SessionOptions(&res.PeerUp.Sent, &res.PeerUp.Received)
+		s.asn = ph.ASN
+		st := decode.StateEstablished
+		if d.cfg.peerUpActive {
+			st = decode.StateActive
+		}
+		d.stateElem(res, st)
+		return nil
+	case MsgInitiation:
+		if err := res.Initiation.decode(body, off, false); err != nil {
+			return err
+		}
+		// A new BMP session: what earlier sessions taught no longer holds.
+		if r := d.router(res.Key, false); r != nil {
+			d.sessions -= len(r.sessions)
+			clear(r.sessions)
+		}
+		r := d.router(res.Key, true)
+		r.sysName = res.Initiation.SysName
+		d.setRouterName(res, r)
+		return nil
+	case MsgTermination:
+		if err := res.Initiation.decode(body, off, true); err != nil {
+			return err
+		}
+		if r := d.router(res.Key, false); r != nil {
+			d.setRouterName(res, r)
+		}
+		d.DropRouter(res.Key)
+		return nil
+	case MsgRouteMirroring:
+		if r := d.router(res.Key, false); r != nil {
+			d.setRouterName(res, r)
+		}
+		return DecodeRouteMirroring(&res.Mirroring, body, off)
+	}
+	return errAt(base+5, "BMP common header", fmt.Errorf("%w: message type %d", ErrMalformed, ch.Type))
+}
+
+// setRouterName uses the Initiation's sysName when no router group names
+// the router.
+func (d *Decoder) setRouterName(res *Result, r *routerState) {
+	if res.Record.Router == "" || (!res.HasHeader && r.sysName != "") {
+		if r.sysName != "" {
+			res.Record.Router = r.sysName
+		}
+	}
+}
+
+func (d *Decoder) stateElem(res *Result, st decode.PeerState) {
+	ph := &res.Peer
+	e := decode.Elem{Type: decode.ElemPeerState, Time: ph.Time, PeerIP: ph.Addr, PeerASN: ph.ASN,
+		NewState: st, BMP: ph.Info()}
+	if e.Time == 0 {
+		e.Time = res.Record.Time
+	}
+	res.Elems = append(res.Elems, e)
+}
+
+func (d *Decoder) routeMonitoring(res *Result, body []byte, off int) error {
+	ph := &res.Peer
+	var opts decode.Options
+	noPeerUp := true
+	if r := d.router(res.Key, false); r != nil {
+		d.setRouterName(res, r)
+		if s := r.sessions[peerKey{ph.Type, ph.Distinguisher, ph.Addr}]; s != nil {
+			noPeerUp = false
+			if ph.AdjRIBOut() {
+				opts = s.out
+			} else {
+				opts = s.in
+			}
+		}
+	}
+	if noPeerUp {
+		// Documented default: the A flag decides the AS_PATH width, no
+		// ADD-PATH.
+		opts.AS4 = !ph.AS2()
+	} else if ph.AS2() {
+		opts.AS4 = false
+	}
+	h, err := decode.DecodeHeader(body)
+	if err != nil {
+		return errAt(off, "Route Monitoring BGP message", err)
+	}
+	if h.Type != decode.MsgUpdate {
+		return errAt(off+18, "Route Monitoring BGP message", fmt.Errorf("%w: BGP message type %s, want UPDATE", ErrMalformed, h.Type))
+	}
+	u := &res.Update
+	if err := decode.DecodeUpdate(u, body[decode.HeaderLen:h.Length], &opts); err != nil {
+		if de, ok := err.(*decode.Error); ok {
+			return errAt(off+decode.HeaderLen+de.Offset, "Route Monitoring UPDATE", err)
+		}
+		return errAt(off+decode.HeaderLen, "Route Monitoring UPDATE", err)
+	}
+	res.Unsupported = append(res.Unsupported, u.Unsupported...)
+	info := ph.Info()
+	info.NoPeerUp = noPeerUp
+	t := ph.Time
+	if t == 0 {
+		t = res.Record.Time
+	}
+	n := len(res.Elems)
+	res.Elems = growElems(res.Elems, len(u.Withdrawn)+len(u.Announced))
+	es := res.Elems[n:]
+	i := 0
+	for j := range u.Withdrawn {
+		w := &u.Withdrawn[j]
+		es[i] = decode.Elem{Type: decode.ElemWithdrawal, Time: t, PeerIP: ph.Addr, PeerASN: ph.ASN,
+			Prefix: w.Prefix, PathID: w.PathID, HasPathID: w.HasPathID, BMP: info}
+		i++
+	}
+	for j := range u.Announced {
+		a := &u.Announced[j]
+		es[i] = decode.Elem{Type: decode.ElemAnnouncement, Time: t, PeerIP: ph.Addr, PeerASN: ph.ASN,
+			Prefix: a.Prefix, PathID: a.PathID, HasPathID: a.HasPathID, NextHop: a.NextHop, Attrs: &u.Attrs, BMP: info}
+		i++
+	}
+	return nil
+}
+
+func growElems(s []decode.Elem, n int) []decode.Elem {
+	if cap(s)-len(s) < n {
+		ns := make([]decode.Elem, len(s), len(s)+n+cap(s))
+		copy(ns, s)
+		s = ns
+	}
+	return s[:len(s)+n]
+}
