@@ -73,6 +73,9 @@ type Config struct {
 	OffsetFlushInterval time.Duration
 	// FetchMaxWait is the longest a fetch waits for data.
 	FetchMaxWait time.Duration
+	// SessionTimeout is how long the group waits for a silent member
+	// before handing its partitions to others.
+	SessionTimeout time.Duration
 	// TopicPartitions and TopicReplicationFactor are used when the connector
 	// creates missing output topics (-1 = broker default).
 	TopicPartitions        int
@@ -256,6 +259,7 @@ var Keys = []Key{
 	{Name: "linger.ms", Default: "5", Doc: "How long the producer waits to fill a batch.", set: millis(0, 60000, func(c *Config) *time.Duration { return &c.Linger })},
 	{Name: "offset.flush.interval.ms", Default: "1000", Doc: "Interval between commits of offsets whose elems are all acknowledged.", set: millis(10, 3600000, func(c *Config) *time.Duration { return &c.OffsetFlushInterval })},
 	{Name: "consumer.fetch.max.wait.ms", Default: "50", Doc: "Longest a fetch waits for data (BGPStream uses 50 ms).", set: millis(1, 60000, func(c *Config) *time.Duration { return &c.FetchMaxWait })},
+	{Name: "session.timeout.ms", Default: "45000", Doc: "How long the group waits for a member that stopped heartbeating (e.g. killed) before reassigning its partitions.", set: millis(1000, 3600000, func(c *Config) *time.Duration { return &c.SessionTimeout })},
 	{Name: "topic.creation.default.partitions", Default: "-1", Doc: "Partitions of output and dead letter topics the connector creates when missing (-1: broker default).",
 		set: func(c *Config, v string) error {
 			return integer(-1, 100000, func(c *Config) *int { return &c.TopicPartitions })(c, v)

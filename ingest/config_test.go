@@ -108,6 +108,7 @@ func TestValidationMessages(t *testing.T) {
 		{"offset.flush.interval.ms=5", `offset.flush.interval.ms: 5 ms is out of range [10, 3600000]`},
 		{"linger.ms=soon", `linger.ms: "soon" is not an integer number of milliseconds`},
 		{"consumer.fetch.max.wait.ms=0", `consumer.fetch.max.wait.ms: 0 ms is out of range [1, 60000]`},
+		{"session.timeout.ms=10", `session.timeout.ms: 10 ms is out of range [1000, 3600000]`},
 		{"errors.log.enable=yes", `errors.log.enable: "yes" is not true or false`},
 		{"errors.deadletterqueue.context.headers.enable=1", `errors.deadletterqueue.context.headers.enable: "1" is not true or false`},
 		{"bootstrap.servers=", `bootstrap.servers: must list at least one host:port, or be "embedded"`},

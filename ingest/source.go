@@ -64,6 +64,7 @@ func NewSource(c *Config, task int, base []kgo.Opt, log *slog.Logger, hooks Hook
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxWait(c.FetchMaxWait),
+		kgo.SessionTimeout(c.SessionTimeout),
 		kgo.MetadataMaxAge(10*time.Second),
 		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(s.revoked),

@@ -1,0 +1,111 @@
+package integration
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+)
+
+// checkOutputs asserts that every expected elem is in the outputs, and that
+// every extra copy (a duplicate) derives from an input record at or after
+// the offset committed when the connector was killed; it returns the number
+// of duplicates.
+func checkOutputs(t *testing.T, want map[string]int, got map[string][]connPos, committedAtKill map[int32]int64) int {
+	t.Helper()
+	missing, dups := 0, 0
+	for id, n := range want {
+		if len(got[id]) < n {
+			missing += n - len(got[id])
+			if missing <= 5 {
+				t.Errorf("elem %s: %d in the outputs, %d expected", id, len(got[id]), n)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d elems of the input are missing from the outputs", missing)
+	}
+	for id, ps := range got {
+		n := want[id]
+		if n == 0 {
+			t.Errorf("output elem %s derives from no input elem", id)
+			continue
+		}
+		if len(ps) <= n {
+			continue
+		}
+		dups += len(ps) - n
+		var src connPos
+		if _, err := fmtSscan(id, &src); err != nil {
+			t.Fatal(err)
+		}
+		if committedAtKill != nil {
+			if src.Offset < committedAtKill[src.Partition] {
+				t.Errorf("elem %s duplicated although its input offset %d is before the commit at kill (%d)", id, src.Offset, committedAtKill[src.Partition])
+			}
+		}
+	}
+	return dups
+}
+
+// TestConnectorCrash kills the connector process with SIGKILL mid-stream,
+// restarts it, and checks that no elem is missing and that duplicates come
+// only from records after the last commit.
+func TestConnectorCrash(t *testing.T) {
+	connSkipShort(t)
+	one := connMRTValues(t, connRealData(t, "ripe-bgpdump/updates.20160811.1600.gz"))
+	var values [][]byte
+	for i := 0; i < 4; i++ {
+		values = append(values, one...)
+	}
+	const topic, group = "ris.updates", "crash-test"
+	cluster, addr, err := pipeline.StartEmbedded(0, 6, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	pos := produceAt(t, addr, topic, values, nil)
+	want := expectedMRT(t, values, pos)
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	sets := []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + topic, "group.id=" + group,
+		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
+	outs := []string{"bgp.elems.ribs", "bgp.elems.announcements", "bgp.elems.withdrawals", "bgp.elems.peerstates", "bgp.elems.stats"}
+
+	p1 := startConnector(t, sets...)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("no output after 60 s:\n%s", p1.out.String())
+		}
+		if n := sumOffsets(endOffsets(t, addr, outs...)); n > int64(total)/4 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p1.stop(t, syscall.SIGKILL)
+	atKill := committed(t, addr, group, topic)
+	produced := sumOffsets(endOffsets(t, addr, outs...))
+	ends := endOffsets(t, addr, topic)[topic]
+	var committedRecs, endRecs int64
+	for p, e := range ends {
+		committedRecs += atKill[p]
+		endRecs += e
+	}
+	t.Logf("killed after %d of %d elems produced; %d of %d input records committed", produced, total, committedRecs, endRecs)
+	if produced >= int64(total) && committedRecs == endRecs {
+		t.Fatalf("the kill landed after the input was drained: the test did not test a crash")
+	}
+
+	p2 := startConnector(t, sets...)
+	waitCommitted(t, addr, group, topic, 120*time.Second)
+	if err := p2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: exit %v, want status 0", err)
+	}
+	got := outputIDs(t, addr, "bgp.elems")
+	dups := checkOutputs(t, want, got, atKill)
+	t.Logf("%d elems expected, %d duplicates after the restart (records past the last commit)", total, dups)
+}
