@@ -232,7 +232,7 @@ func ReadOutputs(ctx context.Context, brokers []string, topics [schema.NumTypes]
 			if err != nil {
 				return counts, out, fmt.Errorf("%s/%d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
 			}
-			js, _ := json.Marshal(native)
+			js, _ := json.Marshal(compact(native))
 			out[t] = append(out[t], string(js))
 		}
 	}
@@ -289,4 +289,49 @@ func ReadAll(ctx context.Context, brokers []string, topics ...string) ([]*kgo.Re
 		return a.Offset < b.Offset
 	})
 	return all, nil
+}
+
+// compact drops null, false, zero and empty fields of a goavro native value
+// and unwraps unions, so that a sample elem reads on one line.
+func compact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			for k, u := range x {
+				if k == "string" || k == "long" || k == "int" {
+					return u
+				}
+			}
+		}
+		out := map[string]any{}
+		for k, u := range x {
+			switch w := u.(type) {
+			case nil:
+				continue
+			case bool:
+				if !w {
+					continue
+				}
+			case int64:
+				if w == 0 && k != "peer_asn" && k != "source_offset" {
+					continue
+				}
+			case []any:
+				if len(w) == 0 {
+					continue
+				}
+			case time.Time:
+				u = w.UTC().Format("2006-01-02T15:04:05.000000Z")
+			}
+			out[k] = compact(u)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, u := range x {
+			out[i] = compact(u)
+		}
+		return out
+	}
+	return v
 }
