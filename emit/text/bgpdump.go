@@ -297,13 +297,35 @@ func (BGPDump) AppendRecord(dst []byte, rec *decode.Record, elems []decode.Elem,
 	}
 	// Four stable passes: W v4, W v6, then A v4, A v6; S and R keep
 	// their place at the front (they never share a record with A/W).
+	// Most UPDATEs are in that order already: then one pass does.
+	ordered, last := true, 0
+	for i := range elems {
+		p := passOf(&elems[i])
+		if p < last {
+			ordered = false
+			break
+		}
+		last = p
+	}
+	if ordered {
+		for i := range elems {
+			if n == limit {
+				break
+			}
+			if keep == nil || keep(rec, &elems[i]) {
+				dst = AppendBGPDumpElem(dst, rec, &elems[i])
+				n++
+			}
+		}
+		return dst, n
+	}
 	for pass := 0; pass < 4; pass++ {
 		for i := range elems {
 			e := &elems[i]
 			if n == limit {
 				return dst, n
 			}
-			if !inPass(e, pass) || (keep != nil && !keep(rec, e)) {
+			if passOf(e) != pass || (keep != nil && !keep(rec, e)) {
 				continue
 			}
 			dst = AppendBGPDumpElem(dst, rec, e)
@@ -313,15 +335,17 @@ func (BGPDump) AppendRecord(dst []byte, rec *decode.Record, elems []decode.Elem,
 	return dst, n
 }
 
-func inPass(e *decode.Elem, pass int) bool {
-	v6 := e.Prefix.Addr().Is6()
+// passOf returns the rank of e in bgpdump's order: 0 W IPv4 (and S, R),
+// 1 W IPv6, 2 A IPv4, 3 A IPv6.
+func passOf(e *decode.Elem) int {
+	v6 := int(b2i(e.Prefix.Addr().Is6()))
 	switch e.Type {
 	case decode.ElemWithdrawal:
-		return pass == int(b2i(v6))
+		return v6
 	case decode.ElemAnnouncement:
-		return pass == 2+int(b2i(v6))
+		return 2 + v6
 	}
-	return pass == 0
+	return 0
 }
 
 func b2i(b bool) uint8 {
