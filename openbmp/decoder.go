@@ -100,11 +100,12 @@ type Decoder struct {
 	clock    uint64
 	lastKey  RouterKey
 	last     *routerState
+	strings  interner
 }
 
 // NewDecoder returns a Decoder with the given options.
 func NewDecoder(opts ...DecoderOpt) *Decoder {
-	d := &Decoder{cfg: config{project: "openbmp", maxSessions: 100000}, routers: map[RouterKey]*routerState{}}
+	d := &Decoder{cfg: config{project: "openbmp", maxSessions: 100000}, routers: map[RouterKey]*routerState{}, strings: interner{}}
 	for _, o := range opts {
 		o.apply(&d.cfg)
 	}
@@ -243,7 +244,7 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 	bmp := frame
 	switch {
 	case len(frame) >= 4 && string(frame[:4]) == Magic:
-		hl, err := decodeHeaderInto(&res.Header, frame)
+		hl, err := decodeHeaderInto(&res.Header, frame, d.strings)
 		if err != nil {
 			return err
 		}

@@ -95,14 +95,35 @@ type Header struct {
 // ErrVersion. Bytes past the BMP message (real samples carry a stray one)
 // are not an error here; the caller bounds the message by BMPLen.
 func DecodeHeader(b []byte) (h Header, hdrLen int, err error) {
-	hdrLen, err = decodeHeaderInto(&h, b)
+	hdrLen, err = decodeHeaderInto(&h, b, nil)
 	return h, hdrLen, err
 }
 
-// decodeHeaderInto is DecodeHeader into a reused header: AdminID and
-// RouterGroup keep their previous string when the bytes are equal, so a
-// stream from one router decodes without allocating.
-func decodeHeaderInto(h *Header, b []byte) (int, error) {
+// interner hands out one string per distinct byte sequence, so that the
+// admin ids and router groups of a Kafka stream decode without allocating.
+// It is bounded: when full it starts over.
+type interner map[string]string
+
+const maxInterned = 4096
+
+func (in interner) get(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	if len(in) >= maxInterned {
+		clear(in)
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+// decodeHeaderInto is DecodeHeader into a reused header, with strings from
+// in (which may be nil).
+func decodeHeaderInto(h *Header, b []byte, in interner) (int, error) {
 	const field = "OpenBMP header"
 	if len(b) < 8 {
 		return 0, truncAt(0, field, 8, len(b))
@@ -132,7 +153,7 @@ func decodeHeaderInto(h *Header, b []byte) (int, error) {
 	if p+n > hl {
 		return 0, errAt(38, field, fmt.Errorf("%w: admin id length %d overruns header length %d", ErrMalformed, n, hl))
 	}
-	h.AdminID = reuseString(h.AdminID, hb[p:p+n])
+	h.AdminID = in.get(hb[p : p+n])
 	p += n
 	h.RouterHash = [16]byte{}
 	h.RouterIP = netip.Addr{}
@@ -154,20 +175,13 @@ func decodeHeaderInto(h *Header, b []byte) (int, error) {
 		if p+m > hl {
 			return 0, errAt(p-2, field, fmt.Errorf("%w: router group length %d overruns header length %d", ErrMalformed, m, hl))
 		}
-		h.RouterGroup = reuseString(h.RouterGroup, hb[p:p+m])
+		h.RouterGroup = in.get(hb[p : p+m])
 		p += m
 	}
 	if p+4 <= hl {
 		h.RowCount = be32(hb[p:])
 	}
 	return hl, nil
-}
-
-func reuseString(old string, b []byte) string {
-	if old == string(b) {
-		return old
-	}
-	return string(b)
 }
 
 // Len returns the encoded header length: 78 + len(AdminID) + len(RouterGroup)
