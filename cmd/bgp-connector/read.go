@@ -249,9 +249,8 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 	if typ == "auto" {
 		typ = detectType(br)
 	}
-	switch typ {
-	case "bmp", "openbmp":
-		return fmt.Errorf("%s: %s input is not supported by this build yet", name, typ)
+	if typ == "bmp" || typ == "openbmp" {
+		return readBMP(ctx, cfg, name, br, typ, dumpTime, w, errOut, sum, prog)
 	}
 	el := mrt.NewElementor()
 	el.Project, el.Collector = cfg.Project, cfg.Collector
@@ -328,6 +327,77 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 	sum.CompressedBytes += st.CompressedBytes
 	if warnings > maxWarnings {
 		fmt.Fprintf(errOut, "warning: %s: %d more warnings not shown\n", name, warnings-maxWarnings)
+	}
+	return ferr
+}
+
+// readBMP reads a raw BMP stream or a sequence of OpenBMP messages through
+// w. BMP has no dumps: every record is an update record.
+func readBMP(ctx context.Context, cfg *readConfig, name string, r io.Reader, typ string, dumpTime int64, w *text.Writer, errOut io.Writer, sum *readSummary, prog *progress) error {
+	kind := openbmp.KindUnknown // detect (also length-prefixed and text headers)
+	if cfg.Type == "bmp" {
+		kind = openbmp.KindBMP
+	} else if cfg.Type == "openbmp" {
+		kind = openbmp.KindOpenBMP
+	}
+	sr := openbmp.NewStreamReader(r, kind)
+	dec := openbmp.NewDecoder(openbmp.WithProject(cfg.Project), openbmp.WithCollector(cfg.Collector))
+	var res openbmp.Result
+	warnings := 0
+	b := w.Batch()
+	var ferr error
+	for {
+		if ctx != nil && ctx.Err() != nil {
+			ferr = ctx.Err()
+			break
+		}
+		frame, err := sr.Next()
+		if err != nil {
+			if err != io.EOF {
+				ferr = fmt.Errorf("%s: %w", name, err)
+			}
+			break
+		}
+		if derr := dec.Decode(frame, &res); derr != nil {
+			if res.Record.Status == decode.StatusCorruptedRecord {
+				sum.Corrupted++
+				if warnings++; warnings <= maxWarnings {
+					fmt.Fprintf(errOut, "warning: %s: message at offset %d: %v\n", name, sr.Offset(), derr)
+				}
+			} else {
+				sum.Unsupported++
+			}
+		}
+		res.Record.Offset = sr.Offset()
+		if dumpTime >= 0 {
+			res.Record.DumpTime = dumpTime
+		}
+		ri := b.AddRecord(&res.Record)
+		var src, own *decode.Attrs // elems of one UPDATE share their Attrs
+		for i := range res.Elems {
+			e := res.Elems[i]
+			if e.Attrs != nil {
+				if e.Attrs != src {
+					src, own = e.Attrs, b.NewAttrs()
+					own.CopyFrom(src)
+					b.Own(own)
+				}
+				e.Attrs = own
+			}
+			b.AddElem(ri, &e)
+		}
+		if len(b.Records) >= batchRecords || len(b.Elems) >= batchElems {
+			if err := send(w, b, sum, prog); err != nil {
+				return err
+			}
+			b = w.Batch()
+		}
+	}
+	if warnings > maxWarnings {
+		fmt.Fprintf(errOut, "warning: %s: %d more warnings not shown\n", name, warnings-maxWarnings)
+	}
+	if err := send(w, b, sum, prog); err != nil {
+		return err
 	}
 	return ferr
 }
