@@ -420,3 +420,5 @@ func fmtSscan(id string, p *connPos) (int, error) {
 	}
 	return fmt.Sscan(f[1]+" "+f[2], &p.Partition, &p.Offset)
 }
+
+func itoa(n int64) string { return fmt.Sprint(n) }
