@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Records MRT fixtures with three real GoBGP daemons (Debian package gobgpd)
+# peering over loopback: daemon A (AS 4200000001) injects routes, daemon B
+# (AS 65002) receives them and writes an MRT updates dump (BGP4MP), daemon C
+# (AS 65003) receives them too and writes a
+# table dump (TABLE_DUMP_V2). Run from anywhere; writes updates.mrt and
+# rib.mrt beside this script. The routes injected are listed in routes.txt,
+# which the Go tests read as the expected result.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+
+A=127.0.0.21 B=127.0.0.22 C=127.0.0.23
+cat >"$work/a.toml" <<TOML
+[global.config]
+  as = 4200000001
+  router-id = "192.0.2.21"
+  port = 17921
+  local-address-list = ["$A"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$B"
+    peer-as = 65002
+  [neighbors.transport.config]
+    local-address = "$A"
+    remote-port = 17922
+  [neighbors.timers.config]
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$C"
+    peer-as = 65003
+  [neighbors.transport.config]
+    local-address = "$A"
+    remote-port = 17923
+  [neighbors.timers.config]
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+TOML
+cat >"$work/b.toml" <<TOML
+[global.config]
+  as = 65002
+  router-id = "192.0.2.22"
+  port = 17922
+  local-address-list = ["$B"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$A"
+    peer-as = 4200000001
+  [neighbors.transport.config]
+    local-address = "$B"
+    remote-port = 17921
+    passive-mode = true
+  [neighbors.timers.config]
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+[[mrt-dump]]
+  [mrt-dump.config]
+    dump-type = "updates"
+    file-name = "$work/updates.mrt"
+TOML
+sed -e "s/65002/65003/; s/192.0.2.22/192.0.2.23/; s/$B/$C/g; s/17922/17923/" -e '/mrt-dump/,$d' "$work/b.toml" >"$work/c.toml"
+cat >>"$work/c.toml" <<TOML
+[[mrt-dump]]
+  [mrt-dump.config]
+    dump-type = "table"
+    file-name = "$work/rib.mrt"
+    dump-interval = 60
+TOML
+gobgpd -f "$work/a.toml" --api-hosts "$A:50071" -l warn --pprof-disable >"$work/a.log" 2>&1 &
+gobgpd -f "$work/b.toml" --api-hosts "$B:50072" -l warn --pprof-disable >"$work/b.log" 2>&1 &
+gobgpd -f "$work/c.toml" --api-hosts "$C:50073" -l warn --pprof-disable >"$work/c.log" 2>&1 &
+ga() { gobgp -u "$A" -p 50071 "$@"; }
+gb() { gobgp -u "$B" -p 50072 "$@"; }
+gc() { gobgp -u "$C" -p 50073 "$@"; }
+for _ in $(seq 1 120); do
+  if gb neighbor "$A" 2>/dev/null | grep -qi "BGP state = established" &&
+     gc neighbor "$A" 2>/dev/null | grep -qi "BGP state = established"; then break; fi
+  sleep 0.5
+done
+gb neighbor "$A" | grep -qi "BGP state = established" || { gb neighbor "$A"; cat "$work"/*.log; echo "session did not come up" >&2; exit 1; }
+
+# Inject the routes listed in routes.txt: "A|prefix|nexthop|communities|large communities|med".
+while IFS='|' read -r kind prefix nh comm large med; do
+  [ "$kind" = A ] || continue
+  fam=ipv4; case "$prefix" in *:*) fam=ipv6;; esac
+  args=(global rib add -a "$fam" "$prefix" nexthop "$nh" origin igp)
+  [ -n "$comm" ] && args+=(community "$comm")
+  [ -n "$large" ] && args+=(large-community "$large")
+  [ -n "$med" ] && args+=(med "$med")
+  ga "${args[@]}"
+done <"$here/routes.txt"
+sleep 2
+# Withdraw the routes marked W.
+while IFS='|' read -r kind prefix _; do
+  [ "$kind" = W ] || continue
+  fam=ipv4; case "$prefix" in *:*) fam=ipv6;; esac
+  ga global rib del -a "$fam" "$prefix"
+done <"$here/routes.txt"
+sleep 64 # GoBGP dumps the table at most once a minute
+cp "$work/updates.mrt" "$here/updates.mrt"
+cp "$work/rib.mrt" "$here/rib.mrt"
+echo "wrote $here/updates.mrt ($(stat -c %s "$here/updates.mrt") bytes) and $here/rib.mrt ($(stat -c %s "$here/rib.mrt") bytes)"
