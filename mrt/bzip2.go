@@ -96,6 +96,12 @@ type Bzip2Reader struct {
 // NewBzip2Reader returns a reader of the decompressed bytes of the bzip2
 // data in r, decoded by `workers` goroutines (at least 1).
 func NewBzip2Reader(r io.Reader, workers int) *Bzip2Reader {
+	return newBzip2Reader(r, workers, true)
+}
+
+// newBzip2Reader lets benchmarks choose the block decoder: native (this
+// package's) or the standard library's.
+func newBzip2Reader(r io.Reader, workers int, native bool) *Bzip2Reader {
 	if workers < 1 {
 		workers = 1
 	}
@@ -110,6 +116,10 @@ func NewBzip2Reader(r io.Reader, workers int) *Bzip2Reader {
 	}
 	go z.split()
 	for i := 0; i < workers; i++ {
+		if native {
+			go z.runNative()
+			continue
+		}
 		w := &bzWorker{z: z, scratch: make([]byte, 64<<10)}
 		go w.run()
 	}
@@ -561,6 +571,38 @@ func synthesize(dst []byte, segs ...*bzJob) []byte {
 func decodeJoined(a, b *bzJob) ([]byte, error) {
 	synth := synthesize(nil, a, b)
 	return io.ReadAll(bzip2.NewReader(bytes.NewReader(synth)))
+}
+
+// runNative is a worker decoding blocks with bzBlockDecoder, falling back
+// to the standard library when it reports an error.
+func (z *Bzip2Reader) runNative() {
+	var d bzBlockDecoder
+	var synth []byte
+	for {
+		var j *bzJob
+		select {
+		case jj, ok := <-z.jobs:
+			if !ok {
+				return
+			}
+			j = jj
+		case <-z.stop:
+			return
+		}
+		var out []byte
+		select {
+		case out = <-z.outFree:
+		default:
+			out = make([]byte, 0, 1<<20)
+		}
+		out, err := d.decode(out[:0], j.src, j.bitOff, j.nbits, j.level)
+		if err != nil {
+			synth = synthesize(synth, j)
+			out, err = io.ReadAll(bzip2.NewReader(bytes.NewReader(synth)))
+		}
+		j.out, j.err = out, err
+		close(j.done)
+	}
 }
 
 // bzWorker decodes blocks with one long-lived standard-library decoder fed

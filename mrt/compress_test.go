@@ -43,14 +43,16 @@ func TestBzip2MatchesStdlib(t *testing.T) {
 			allWant = append(allWant, want...)
 		}
 		for _, w := range []int{1, 2} {
-			z := NewBzip2Reader(bytes.NewReader(in), w)
-			got, gerr := io.ReadAll(z)
-			z.Close()
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s, %d workers: %d bytes, stdlib %d (equal prefix: %v)", f, w, len(got), len(want), bytes.HasPrefix(want, got))
-			}
-			if (werr == nil) != (gerr == nil) || (werr != nil && !errors.Is(gerr, werr)) {
-				t.Errorf("%s, %d workers: error %v, stdlib %v", f, w, gerr, werr)
+			for _, native := range []bool{true, false} {
+				z := newBzip2Reader(bytes.NewReader(in), w, native)
+				got, gerr := io.ReadAll(z)
+				z.Close()
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s, %d workers, native %v: %d bytes, stdlib %d (equal prefix: %v)", f, w, native, len(got), len(want), bytes.HasPrefix(want, got))
+				}
+				if (werr == nil) != (gerr == nil) || (werr != nil && !errors.Is(gerr, werr)) {
+					t.Errorf("%s, %d workers, native %v: error %v, stdlib %v", f, w, native, gerr, werr)
+				}
 			}
 		}
 	}
@@ -396,8 +398,72 @@ func BenchmarkBzip2(b *testing.B) {
 	}
 	b.Run("stdlib", func(b *testing.B) { run(b, func() io.Reader { return stdBzip2(in) }) })
 	for _, w := range []int{1, 2} {
-		b.Run(fmt.Sprintf("parallel-%d", w), func(b *testing.B) {
+		b.Run(fmt.Sprintf("native-%d", w), func(b *testing.B) {
 			run(b, func() io.Reader { return NewBzip2Reader(bytes.NewReader(in), w) })
 		})
+		b.Run(fmt.Sprintf("stdlib-blocks-%d", w), func(b *testing.B) {
+			run(b, func() io.Reader { return newBzip2Reader(bytes.NewReader(in), w, false) })
+		})
+	}
+}
+
+// TestBzip2NativeBlocks decodes every block of every corpus file with the
+// native block decoder alone (no fallback) and compares it with the
+// standard library's decoding of the same block.
+func TestBzip2NativeBlocks(t *testing.T) {
+	var d bzBlockDecoder
+	blocks := 0
+	for _, f := range bz2Files(t) {
+		in := rawFile(t, f[len(corpusDir(t))+1:])
+		s := &bitScanner{r: bytes.NewReader(in), buf: make([]byte, 0, 1<<20)}
+		s.ensure(4)
+		level := s.bytes(0, 4)[3]
+		bit := int64(32)
+		for {
+			if !s.ensure((bit+48+7)/8) || s.bits(bit, 48) != bzBlockMagic {
+				break
+			}
+			nxt, ok := s.find(bit + 48)
+			if !ok {
+				break // truncated last block
+			}
+			j := &bzJob{src: bytes.Clone(s.bytes(bit/8, int((nxt+7)/8-bit/8))), bitOff: uint(bit % 8), nbits: nxt - bit,
+				level: level, crc: uint32(s.bits(bit+48, 32))}
+			want, werr := io.ReadAll(bzip2.NewReader(bytes.NewReader(synthesize(nil, j))))
+			got, gerr := d.decode(nil, j.src, j.bitOff, j.nbits, j.level)
+			if werr != nil || gerr != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s block at bit %d: native %d bytes %v, stdlib %d bytes %v", f, bit, len(got), gerr, len(want), werr)
+			}
+			blocks++
+			bit = nxt
+		}
+	}
+	if blocks < 30 {
+		t.Errorf("only %d blocks checked", blocks)
+	}
+	t.Logf("%d blocks identical", blocks)
+}
+
+func TestBzCRC(t *testing.T) {
+	// Bytewise reference, as in the bzip2 format description.
+	ref := func(p []byte) uint32 {
+		c := ^uint32(0)
+		for _, b := range p {
+			c ^= uint32(b) << 24
+			for k := 0; k < 8; k++ {
+				if c&0x80000000 != 0 {
+					c = c<<1 ^ 0x04C11DB7
+				} else {
+					c <<= 1
+				}
+			}
+		}
+		return ^c
+	}
+	p := []byte("The quick brown fox jumps over the lazy dog, 0123456789 times over")
+	for n := 0; n <= len(p); n++ {
+		if got, want := bzCRC(p[:n]), ref(p[:n]); got != want {
+			t.Fatalf("len %d: %08x, want %08x", n, got, want)
+		}
 	}
 }
