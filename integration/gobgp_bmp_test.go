@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -68,15 +69,6 @@ func gobgpR1Config(bgpPort, bmpPort int) string {
 [global.apply-policy.config]
   import-policy-list = ["tag"]
   default-import-policy = "accept-route"
-
-[[defined-sets.prefix-sets]]
-  prefix-set-name = "any"
-  [[defined-sets.prefix-sets.prefix-list]]
-    ip-prefix = "0.0.0.0/0"
-    masklength-range = "0..32"
-  [[defined-sets.prefix-sets.prefix-list]]
-    ip-prefix = "::/0"
-    masklength-range = "0..128"
 
 [[policy-definitions]]
   name = "tag"
@@ -184,7 +176,12 @@ func TestGoBGPBMP(t *testing.T) {
 
 	// Stop r1 gracefully: it closes the BMP session.
 	r1.stop(t)
-	station.waitFor(t, "end of the BMP session", 10*time.Second, func([]bmpFrame) bool { return station.closed() })
+	station.waitFor(t, "end of the BMP session", 10*time.Second, func([]bmpFrame) error {
+		if !station.closed() {
+			return errors.New("connection open")
+		}
+		return nil
+	})
 
 	frames := station.snapshot()
 	check.final(frames)

@@ -214,15 +214,16 @@ func (s *bmpStation) snapshot() []bmpFrame {
 	return append([]bmpFrame(nil), s.frames...)
 }
 
-// waitFor polls cond over the received frames until it holds or the timeout
-// passes.
-func (s *bmpStation) waitFor(t *testing.T, what string, timeout time.Duration, cond func([]bmpFrame) bool) {
+// waitFor polls cond over the received frames until it returns nil or the
+// timeout passes; the last error explains the failure.
+func (s *bmpStation) waitFor(t *testing.T, what string, timeout time.Duration, cond func([]bmpFrame) error) {
 	t.Helper()
 	deadline := time.After(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if cond(s.snapshot()) {
+		last := cond(s.snapshot())
+		if last == nil {
 			return
 		}
 		select {
@@ -230,7 +231,7 @@ func (s *bmpStation) waitFor(t *testing.T, what string, timeout time.Duration, c
 			s.mu.Lock()
 			err := s.err
 			s.mu.Unlock()
-			t.Fatalf("timed out after %v waiting for %s (%d BMP messages received, station error %v)", timeout, what, len(s.snapshot()), err)
+			t.Fatalf("timed out after %v waiting for %s (%d BMP messages received, station error %v): %v", timeout, what, len(s.snapshot()), err, last)
 		case <-s.notify:
 		case <-tick.C:
 		}
