@@ -150,6 +150,8 @@ func (h *bzHuff) decode(b *bzBits) (uint16, error) {
 // bzBlockDecoder decodes blocks; it keeps its arrays between blocks.
 type bzBlockDecoder struct {
 	tt        []uint32
+	lf        []uint32 // LF mapping and byte, for the backward walk
+	pre       []byte   // block bytes before RLE1 decoding
 	selectors []uint8
 	trees     [bzMaxGroups]bzHuff
 	lens      [bzMaxAlpha]uint8
@@ -326,27 +328,47 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		return dst, bzErr("origPtr out of range")
 	}
 
-	// Inverse BWT: tt[i] low byte = byte, high 24 bits = next index.
+	// Inverse BWT. With L the block's bytes (tt's low byte) and F its
+	// sorted column, each row i gets next[f] = i for its F position f, and
+	// prev[i] = f (the LF mapping). The output is the cycle of next from
+	// next[origPtr], which ends at origPtr: walk it from both ends at once,
+	// forwards with next and backwards with prev, so that two independent
+	// cache misses are in flight instead of one.
 	sum := uint32(0)
 	for i := range c {
 		sum, c[i] = sum+c[i], sum
 	}
 	tt = tt[:n]
+	if cap(d.lf) < n {
+		d.lf = make([]uint32, blockSize)
+	}
+	lf := d.lf[:n]
 	for i := range tt {
 		b := tt[i] & 0xff
-		tt[c[b]] |= uint32(i) << 8
+		f := c[b]
 		c[b]++
+		tt[f] |= uint32(i) << 8
+		lf[i] = f<<8 | b
+	}
+	if cap(d.pre) < n {
+		d.pre = make([]byte, blockSize)
+	}
+	pre := d.pre[:n]
+	h := n / 2
+	pf, pb := tt[origPtr]>>8, uint32(origPtr)
+	for k := 0; k < h; k++ {
+		ef, eb := tt[pf], lf[pb]
+		pre[k], pre[n-1-k] = byte(ef), byte(eb)
+		pf, pb = ef>>8, eb>>8
+	}
+	if n-h > h {
+		pre[h] = byte(lf[pb])
 	}
 
-	// Walk the chain undoing RLE1: 4 equal bytes are followed by a count
-	// of further copies.
+	// Undo RLE1: 4 equal bytes are followed by a count of further copies.
 	start := len(dst)
-	pos := tt[origPtr] >> 8
 	last, same := -1, 0
-	for k := 0; k < n; k++ {
-		e := tt[pos]
-		b := byte(e)
-		pos = e >> 8
+	for _, b := range pre {
 		if same == 4 {
 			for j := 0; j < int(b); j++ {
 				dst = append(dst, byte(last))
