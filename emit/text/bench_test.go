@@ -15,7 +15,7 @@ var corpusDir = filepath.Join("..", "..", "..", "shared", "testdata", "real")
 
 // loadBatches decodes a corpus file into batches (skipping the benchmark
 // when the corpus is absent).
-func loadBatches(b *testing.B, name string) ([]*decode.Batch, int) {
+func loadBatches(b testing.TB, name string) ([]*decode.Batch, int) {
 	b.Helper()
 	f, err := os.Open(filepath.Join(corpusDir, name))
 	if err != nil {

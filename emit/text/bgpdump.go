@@ -94,7 +94,11 @@ func BGPDumpPrefix(rec *decode.Record, t decode.ElemType) string {
 func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 	dst = append(dst, BGPDumpPrefix(rec, e.Type)...)
 	dst = append(dst, '|')
-	dst = strconv.AppendInt(dst, floorDiv(rec.Time, 1e6), 10)
+	if sec := floorDiv(rec.Time, 1e6); sec >= 0 && sec <= 1<<32-1 {
+		dst = appendUint32(dst, uint32(sec))
+	} else {
+		dst = strconv.AppendInt(dst, sec, 10)
+	}
 	if rec.Format == decode.FormatBGP4MPET {
 		us := uint32(rec.Time - floorDiv(rec.Time, 1e6)*1e6)
 		dst = append(dst, '.',
@@ -113,7 +117,7 @@ func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 	}
 	dst = appendAddrBGPDump(dst, e.PeerIP)
 	dst = append(dst, '|')
-	dst = strconv.AppendUint(dst, uint64(e.PeerASN), 10)
+	dst = appendUint32(dst, e.PeerASN)
 	dst = append(dst, '|')
 	if e.Type == decode.ElemPeerState {
 		dst = strconv.AppendUint(dst, uint64(e.OldState), 10)
@@ -126,20 +130,20 @@ func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 	if e.Type == decode.ElemWithdrawal {
 		if ap {
 			dst = append(dst, '|')
-			dst = strconv.AppendUint(dst, uint64(e.PathID), 10)
+			dst = appendUint32(dst, e.PathID)
 		}
 		return append(dst, '\n')
 	}
 	dst = append(dst, '|')
 	if ap {
-		dst = strconv.AppendUint(dst, uint64(e.PathID), 10)
+		dst = appendUint32(dst, e.PathID)
 		dst = append(dst, '|')
 	}
 	a := e.Attrs
 	if a == nil {
 		a = &emptyAttrs
 	}
-	dst = a.ASPath.AppendText(dst)
+	dst = appendASPath(dst, &a.ASPath)
 	dst = append(dst, '|')
 	switch {
 	case !a.Has(decode.AttrOrigin) || a.Origin > decode.OriginEGP:
@@ -165,9 +169,9 @@ func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 		dst = append(dst, '|')
 		dst = strconv.AppendInt(dst, int64(int32(med)), 10)
 	} else {
-		dst = strconv.AppendUint(dst, uint64(lp), 10)
+		dst = appendUint32(dst, lp)
 		dst = append(dst, '|')
-		dst = strconv.AppendUint(dst, uint64(med), 10)
+		dst = appendUint32(dst, med)
 	}
 	hasComm := a.Has(decode.AttrCommunities)
 	if rec.Format != decode.FormatBGP || !hasComm {
@@ -189,7 +193,7 @@ func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 		dst = append(dst, "NAG|"...)
 	}
 	if a.Has(decode.AttrAggregator) && a.Aggregator.Addr != noneAddr {
-		dst = strconv.AppendUint(dst, uint64(a.Aggregator.ASN), 10)
+		dst = appendUint32(dst, a.Aggregator.ASN)
 		dst = append(dst, ' ')
 		dst = appendAddrBGPDump(dst, a.Aggregator.Addr)
 	}
@@ -267,7 +271,7 @@ func appendBGPDumpCommunities(dst []byte, cs []decode.Community) []byte {
 		case decode.CommunityNoExportSubconfed:
 			dst = append(dst, "local-AS"...)
 		default:
-			dst = c.AppendText(dst)
+			dst = appendCommunity(dst, c)
 		}
 	}
 	return dst

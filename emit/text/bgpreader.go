@@ -12,7 +12,11 @@ func appendTime(dst []byte, us int64) []byte {
 	if frac < 0 {
 		sec, frac = sec-1, frac+1e6
 	}
-	dst = strconv.AppendInt(dst, sec, 10)
+	if sec >= 0 && sec <= 1<<32-1 {
+		dst = appendUint32(dst, uint32(sec))
+	} else {
+		dst = strconv.AppendInt(dst, sec, 10)
+	}
 	f := uint32(frac)
 	return append(dst, '.',
 		byte('0'+f/100000), byte('0'+f/10000%10), byte('0'+f/1000%10),
@@ -46,9 +50,9 @@ func appendOrigin(dst []byte, p *decode.ASPath) []byte {
 		if len(asns) == 0 {
 			return dst
 		}
-		return strconv.AppendUint(dst, uint64(asns[len(asns)-1]), 10)
+		return appendUint32(dst, asns[len(asns)-1])
 	}
-	return p.AppendSegmentText(dst, n-1)
+	return appendSegment(dst, p, n-1)
 }
 
 // AppendBGPReaderRecord appends bgpreader's 9-column record line (its -r
@@ -75,10 +79,14 @@ func AppendBGPReaderRecord(dst []byte, rec *decode.Record) []byte {
 // communities column holds standard communities only, as bgpreader does;
 // use JSON for the others.
 func AppendBGPReaderElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
+	if (e.Type == decode.ElemRIB || e.Type == decode.ElemAnnouncement) && e.Attrs != nil {
+		dst = appendBGPReaderHead(dst, rec, e)
+		return appendBGPReaderAttrs(dst, e.Attrs)
+	}
 	dst = append(dst, rec.Type.Char(), '|', e.Type.Char(), '|')
 	dst = appendRecordHead(dst, rec)
 	dst = append(dst, '|')
-	dst = strconv.AppendUint(dst, uint64(e.PeerASN), 10)
+	dst = appendUint32(dst, e.PeerASN)
 	dst = append(dst, '|')
 	dst = appendAddrNtop(dst, e.PeerIP)
 	dst = append(dst, '|')
@@ -91,26 +99,45 @@ func AppendBGPReaderElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte 
 	case decode.ElemWithdrawal:
 		dst = appendPrefixNtop(dst, e.Prefix)
 		dst = append(dst, "||||||"...)
-	default:
+	default: // R or A without attributes
 		dst = appendPrefixNtop(dst, e.Prefix)
 		dst = append(dst, '|')
 		dst = appendAddrNtop(dst, e.NextHop)
-		dst = append(dst, '|')
-		if a := e.Attrs; a != nil {
-			dst = a.ASPath.AppendText(dst)
-			dst = append(dst, '|')
-			dst = appendOrigin(dst, &a.ASPath)
-			dst = append(dst, '|')
-			for i, c := range a.Communities {
-				if i > 0 {
-					dst = append(dst, ' ')
-				}
-				dst = c.AppendText(dst)
-			}
-			dst = append(dst, "||"...)
-		} else {
-			dst = append(dst, "||||"...)
-		}
+		dst = append(dst, "|||||"...)
 	}
 	return append(dst, '\n')
+}
+
+// appendBGPReaderHead appends the columns of an R or A line up to and
+// including the next hop and its separator.
+func appendBGPReaderHead(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
+	dst = append(dst, rec.Type.Char(), '|', e.Type.Char(), '|')
+	dst = appendRecordHead(dst, rec)
+	dst = append(dst, '|')
+	dst = appendUint32(dst, e.PeerASN)
+	dst = append(dst, '|')
+	dst = appendAddrNtop(dst, e.PeerIP)
+	dst = append(dst, '|')
+	dst = appendPrefixNtop(dst, e.Prefix)
+	dst = append(dst, '|')
+	dst = appendAddrNtop(dst, e.NextHop)
+	return append(dst, '|')
+}
+
+// appendBGPReaderAttrs appends the attribute columns of an R or A line (AS
+// path, origin AS, communities, two empty state columns) and the newline.
+// They depend on the attributes only, so the elems of one UPDATE can share
+// one rendering.
+func appendBGPReaderAttrs(dst []byte, a *decode.Attrs) []byte {
+	dst = appendASPath(dst, &a.ASPath)
+	dst = append(dst, '|')
+	dst = appendOrigin(dst, &a.ASPath)
+	dst = append(dst, '|')
+	for i, c := range a.Communities {
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = appendCommunity(dst, c)
+	}
+	return append(dst, "||\n"...)
 }

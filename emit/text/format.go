@@ -85,7 +85,8 @@ func (o *Options) Validate() error {
 // for concurrent use.
 type Formatter struct {
 	o    Options
-	left int64 // output lines still allowed; <0 unlimited
+	left int64  // output lines still allowed; <0 unlimited
+	tail []byte // rendered attribute columns, reused within a record
 }
 
 // NewFormatter returns a Formatter for o, which must be valid.
@@ -136,6 +137,7 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 		if dumpLines && rec.DumpPos == decode.DumpStart {
 			dst = AppendBGPReaderRecord(dst, rec)
 		}
+		var tailOf *decode.Attrs // Attrs rendered in f.tail (this record only)
 		for i := range elems {
 			if n == limit {
 				break
@@ -144,9 +146,19 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 			if f.o.Keep != nil && !f.o.Keep(rec, e) {
 				continue
 			}
-			if f.o.Format == FormatJSON {
+			switch {
+			case f.o.Format == FormatJSON:
 				dst = AppendJSONElem(dst, rec, e)
-			} else {
+			case e.Attrs != nil && (e.Type == decode.ElemAnnouncement || e.Type == decode.ElemRIB):
+				// The elems of one UPDATE share their Attrs: render
+				// the attribute columns once per record and Attrs.
+				if e.Attrs != tailOf {
+					f.tail = appendBGPReaderAttrs(f.tail[:0], e.Attrs)
+					tailOf = e.Attrs
+				}
+				dst = appendBGPReaderHead(dst, rec, e)
+				dst = append(dst, f.tail...)
+			default:
 				dst = AppendBGPReaderElem(dst, rec, e)
 			}
 			n++

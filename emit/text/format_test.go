@@ -1,6 +1,7 @@
 package text
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/netip"
 	"strings"
@@ -283,5 +284,41 @@ func TestFormatterDumpLinesAndLimit(t *testing.T) {
 	}
 	if err := (&Options{Format: FormatBGPDump, Records: true}).Validate(); err == nil {
 		t.Error("bgpdump records accepted")
+	}
+}
+
+// TestFormatterMatchesElemLines checks, on real updates (many elems per
+// UPDATE sharing their Attrs), that the Formatter's shared rendering of
+// attribute columns prints exactly what AppendBGPReaderElem prints elem by
+// elem.
+func TestFormatterMatchesElemLines(t *testing.T) {
+	batches, _ := loadBatches(t, "ripe-bgpdump/updates.20160811.1600.gz")
+	f := NewFormatter(Options{})
+	var got, want []byte
+	for _, bt := range batches {
+		j := 0
+		for ri := range bt.Records {
+			start := j
+			for j < len(bt.Elems) && int(bt.ElemRecord[j]) == ri {
+				j++
+			}
+			rec := &bt.Records[ri]
+			got, _ = f.AppendRecord(got, rec, bt.Elems[start:j])
+			if isPeerIndex(rec) {
+				continue
+			}
+			if rec.Type == decode.RecordRIB && rec.DumpPos == decode.DumpStart {
+				want = AppendBGPReaderRecord(want, rec)
+			}
+			for k := start; k < j; k++ {
+				want = AppendBGPReaderElem(want, rec, &bt.Elems[k])
+			}
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Formatter output (%d bytes) differs from per-elem lines (%d bytes)", len(got), len(want))
+	}
+	if n := bytes.Count(got, []byte("\n")); n != 41234 {
+		t.Errorf("%d lines, want 41234 (MANIFEST: bgpdump lines of this file)", n)
 	}
 }

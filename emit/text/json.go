@@ -50,7 +50,7 @@ func AppendJSONElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 	}
 	dst = appendJSONKeyAddr(dst, "router_ip", rec.RouterIP)
 	dst = append(dst, `,"peer_asn":`...)
-	dst = strconv.AppendUint(dst, uint64(e.PeerASN), 10)
+	dst = appendUint32(dst, e.PeerASN)
 	dst = appendJSONKeyAddr(dst, "peer_ip", e.PeerIP)
 	if e.Type == decode.ElemPeerState {
 		dst = append(dst, `,"old_state":"`...)
@@ -66,7 +66,7 @@ func AppendJSONElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 	}
 	if e.HasPathID {
 		dst = append(dst, `,"path_id":`...)
-		dst = strconv.AppendUint(dst, uint64(e.PathID), 10)
+		dst = appendUint32(dst, e.PathID)
 	}
 	dst = appendJSONKeyAddr(dst, "next_hop", e.NextHop)
 	if a := e.Attrs; a != nil {
@@ -102,7 +102,7 @@ func appendState(dst []byte, s decode.PeerState) []byte {
 func appendJSONAttrs(dst []byte, a *decode.Attrs) []byte {
 	dst = appendJSONKeyAddr(dst, "next_hop_local", a.MPNextHopLocal)
 	dst = append(dst, `,"as_path":"`...)
-	dst = a.ASPath.AppendText(dst)
+	dst = appendASPath(dst, &a.ASPath)
 	dst = append(dst, `","as_path_segments":[`...)
 	for i := 0; i < a.ASPath.NumSegments(); i++ {
 		typ, asns := a.ASPath.Segment(i)
@@ -127,14 +127,14 @@ func appendJSONAttrs(dst []byte, a *decode.Attrs) []byte {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = strconv.AppendUint(dst, uint64(asn), 10)
+			dst = appendUint32(dst, asn)
 		}
 		dst = append(dst, "]}"...)
 	}
 	dst = append(dst, ']')
 	if asn, ok := a.ASPath.OriginASN(); ok {
 		dst = append(dst, `,"origin_asn":`...)
-		dst = strconv.AppendUint(dst, uint64(asn), 10)
+		dst = appendUint32(dst, asn)
 	}
 	if a.Has(decode.AttrOrigin) {
 		dst = append(dst, `,"origin":"`...)
@@ -153,7 +153,7 @@ func appendJSONAttrs(dst []byte, a *decode.Attrs) []byte {
 	dst = strconv.AppendBool(dst, a.AtomicAggregate || a.Has(decode.AttrAtomicAggregate))
 	if a.Has(decode.AttrAggregator) {
 		dst = append(dst, `,"aggregator":{"asn":`...)
-		dst = strconv.AppendUint(dst, uint64(a.Aggregator.ASN), 10)
+		dst = appendUint32(dst, a.Aggregator.ASN)
 		dst = appendJSONKeyAddr(dst, "ip", a.Aggregator.Addr)
 		dst = append(dst, '}')
 	}
