@@ -71,11 +71,16 @@ func IsET(t uint16) bool {
 type RawRecord struct {
 	Header
 	// Body is the message after the common header; for the _ET types it
-	// starts after the microsecond field (len(Body) == Length-4). Body
-	// aliases the Reader's buffer and is valid until the next call to Next.
+	// starts after the microsecond field. len(Body) == Length+LengthShort,
+	// minus 4 for the _ET types. Body aliases the Reader's buffer and is
+	// valid until the next call to Next.
 	Body []byte
 	// Offset is the byte offset of the header in the uncompressed stream.
 	Offset int64
+	// LengthShort is non-zero when the header's Length was that many bytes
+	// short of the record actually written (the next good header followed
+	// LengthShort bytes later): Body includes those bytes.
+	LengthShort int
 }
 
 // ReaderStats counts what a Reader has done so far.
@@ -92,6 +97,9 @@ type ReaderStats struct {
 	Gaps int64
 	// BytesSkipped is the total length of those regions.
 	BytesSkipped int64
+	// LengthRepairs counts records whose declared length was a few bytes
+	// short and was corrected (see RawRecord.LengthShort).
+	LengthRepairs int64
 }
 
 // GapError is returned by Next when a damaged region of the stream was
@@ -226,6 +234,8 @@ type Reader struct {
 	resync   bool  // scanning for a resync point
 	gapStart int64 // stream offset where the current gap starts
 	pending  *GapError
+	// lastShort is the LengthShort of the last repaired record.
+	lastShort int
 	// pendingCause is the cause of the gap being scanned.
 	pendingCause error
 	done         bool
@@ -341,6 +351,14 @@ func (r *Reader) Next() (*RawRecord, error) {
 		}
 		return nil, r.truncated(r.off)
 	}
+	if k := n - end; k > 0 && k < HeaderLen && k == r.lastShort && r.srcErr == io.EOF {
+		// The stream ends k bytes after the last record's declared end, and
+		// the records before it were k bytes short too: same writer bug.
+		rec := r.deliver(h, n)
+		rec.LengthShort = k
+		r.stats.LengthRepairs++
+		return rec, nil
+	}
 	if n >= end+HeaderLen && !r.framingOK(r.header(end), end, 2) {
 		// The bytes after this record are not a header: either its length
 		// is wrong or damage follows it. A resync point inside the record
@@ -353,6 +371,18 @@ func (r *Reader) Next() (*RawRecord, error) {
 			r.consume(q)
 			r.countGap(g)
 			return nil, g
+		}
+		// A record whose declared length is a few bytes short (early RIPE
+		// TABLE_DUMP writers declare 4 bytes less than they write) is
+		// followed by a chain of good headers k bytes after its declared
+		// end: take those k bytes back into the record.
+		for k := 1; k <= maxSkip; k++ {
+			if r.fill(end+k+HeaderLen) >= end+k+HeaderLen && r.candidate(end+k, h.Timestamp, true, 2) {
+				rec := r.deliver(h, end+k)
+				rec.LengthShort, r.lastShort = k, k
+				r.stats.LengthRepairs++
+				return rec, nil
+			}
 		}
 		// Deliver this record; the gap starts after it.
 		rec := r.deliver(h, end)
