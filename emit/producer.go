@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -120,18 +121,27 @@ type Input struct {
 	Src     Source
 	headers []kgo.RecordHeader
 	c       Completion
+	promise func(*kgo.Record, error)
 }
 
 // Begin prepares the outputs of one input record; c completes them.
 func (w *Writer) Begin(in *Input, src Source, c Completion) {
 	in.Src, in.c = src, c
+	in.promise = c.Promise // bound once: a method value allocates
 	if len(w.hdrs)+3 > cap(w.hdrs) {
 		w.hdrs = make([]kgo.RecordHeader, 0, 3*256)
 	}
 	start := len(w.hdrs)
-	p := w.bytes(func(b []byte) []byte { return strconv.AppendInt(b, int64(src.Partition), 10) })
-	o := w.bytes(func(b []byte) []byte { return strconv.AppendInt(b, src.Offset, 10) })
-	t := w.bytes(func(b []byte) []byte { return append(b, src.Topic...) })
+	w.room()
+	at := len(w.arena)
+	w.arena = strconv.AppendInt(w.arena, int64(src.Partition), 10)
+	p := w.carve(at)
+	at = len(w.arena)
+	w.arena = strconv.AppendInt(w.arena, src.Offset, 10)
+	o := w.carve(at)
+	at = len(w.arena)
+	w.arena = append(w.arena, src.Topic...)
+	t := w.carve(at)
 	w.hdrs = append(w.hdrs,
 		kgo.RecordHeader{Key: HeaderSourceTopic, Value: t},
 		kgo.RecordHeader{Key: HeaderSourcePartition, Value: p},
@@ -139,14 +149,18 @@ func (w *Writer) Begin(in *Input, src Source, c Completion) {
 	in.headers = w.hdrs[start:len(w.hdrs):len(w.hdrs)]
 }
 
-// bytes appends with fn to the arena and returns the appended part, which
-// stays valid (a full arena is replaced, never overwritten).
-func (w *Writer) bytes(fn func([]byte) []byte) []byte {
+// room makes sure the arena has room for a typical datum; a full arena is
+// replaced, never overwritten, so slices carved from it stay valid.
+func (w *Writer) room() {
 	if cap(w.arena)-len(w.arena) < 4096 {
 		w.arena = make([]byte, 0, arenaSize)
 	}
-	start := len(w.arena)
-	w.arena = fn(w.arena)
+}
+
+// carve returns the arena bytes appended since start, capped so that later
+// appends cannot reach them. A datum larger than the room left makes append
+// move the arena: records already carved keep the old array.
+func (w *Writer) carve(start int) []byte {
 	return w.arena[start:len(w.arena):len(w.arena)]
 }
 
@@ -165,19 +179,15 @@ func (w *Writer) Elem(ctx context.Context, in *Input, rec *decode.Record, el *de
 	r := w.record()
 	r.Topic = w.opt.Topics[t]
 	r.Headers = in.headers
-	if cap(w.arena)-len(w.arena) < 4096 {
-		w.arena = make([]byte, 0, arenaSize)
-	}
+	w.room()
 	start := len(w.arena)
 	w.arena = w.opt.Framing.AppendHeader(w.arena, t)
 	w.arena = AppendElem(w.arena, rec, el, &in.Src)
-	// A datum larger than the room left makes append move the arena:
-	// records already carved keep the old array, so that is safe too.
-	r.Value = w.arena[start:len(w.arena):len(w.arena)]
+	r.Value = w.carve(start)
 	r.Key = w.key(rec, el)
 	w.Produced[t]++
 	in.c.Add(1)
-	w.cl.Produce(ctx, r, in.c.Promise)
+	w.cl.Produce(ctx, r, in.promise)
 }
 
 // Stat encodes and produces one BMP statistic of the input record.
@@ -185,10 +195,11 @@ func (w *Writer) Stat(ctx context.Context, in *Input, rec *decode.Record, st *St
 	r := w.record()
 	r.Topic = w.opt.Topics[schema.Stats]
 	r.Headers = in.headers
-	r.Value = w.bytes(func(b []byte) []byte {
-		b = w.opt.Framing.AppendHeader(b, schema.Stats)
-		return AppendStat(b, rec, st, &in.Src)
-	})
+	w.room()
+	start := len(w.arena)
+	w.arena = w.opt.Framing.AppendHeader(w.arena, schema.Stats)
+	w.arena = AppendStat(w.arena, rec, st, &in.Src)
+	r.Value = w.carve(start)
 	switch w.opt.Key {
 	case KeyNone:
 		r.Key = nil
@@ -199,7 +210,7 @@ func (w *Writer) Stat(ctx context.Context, in *Input, rec *decode.Record, st *St
 	}
 	w.Produced[schema.Stats]++
 	in.c.Add(1)
-	w.cl.Produce(ctx, r, in.c.Promise)
+	w.cl.Produce(ctx, r, in.promise)
 }
 
 func (w *Writer) key(rec *decode.Record, el *decode.Elem) []byte {
@@ -212,22 +223,27 @@ func (w *Writer) key(rec *decode.Record, el *decode.Elem) []byte {
 		return w.addrKey(rec.RouterIP, rec.Collector)
 	}
 	if el.Prefix.IsValid() {
-		return w.bytes(func(b []byte) []byte { return el.Prefix.AppendTo(b) })
+		w.room()
+		start := len(w.arena)
+		w.arena = el.Prefix.AppendTo(w.arena)
+		return w.carve(start)
 	}
 	return w.addrKey(el.PeerIP, "")
 }
 
-func (w *Writer) addrKey(a interface {
-	AppendTo([]byte) []byte
-	IsValid() bool
-}, fallback string) []byte {
-	if a.IsValid() {
-		return w.bytes(a.AppendTo)
+// addrKey returns the address as text, or fallback when it is invalid.
+func (w *Writer) addrKey(a netip.Addr, fallback string) []byte {
+	w.room()
+	start := len(w.arena)
+	switch {
+	case a.IsValid():
+		w.arena = a.AppendTo(w.arena)
+	case fallback != "":
+		w.arena = append(w.arena, fallback...)
+	default:
+		return nil
 	}
-	if fallback != "" {
-		return w.bytes(func(b []byte) []byte { return append(b, fallback...) })
-	}
-	return nil
+	return w.carve(start)
 }
 
 // DeadLetter produces the input record unchanged to the dead letter topic,
@@ -259,7 +275,7 @@ func (w *Writer) DeadLetter(ctx context.Context, in *Input, orig *kgo.Record, ta
 	}
 	w.DeadLetters++
 	in.c.Add(1)
-	w.cl.Produce(ctx, r, in.c.Promise)
+	w.cl.Produce(ctx, r, in.promise)
 	return true
 }
 

@@ -89,10 +89,19 @@ func (p *Pending) Add(n int32) { p.n.Add(n) }
 // the record failed, so that no commit passes it.
 func (p *Pending) Done(err error) {
 	if err != nil {
-		p.err.CompareAndSwap(nil, &err)
-		p.failed.Store(true)
+		p.fail(err)
 	}
 	p.n.Add(-1)
+}
+
+// fail records the first cause; kept out of Done so that Done does not
+// allocate on the common nil path.
+//
+//go:noinline
+func (p *Pending) fail(err error) {
+	e := err
+	p.err.CompareAndSwap(nil, &e)
+	p.failed.Store(true)
 }
 
 // Promise is Done with the signature of a franz-go produce promise.

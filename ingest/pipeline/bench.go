@@ -52,7 +52,8 @@ func (r BenchResult) String() string {
 
 // Bench measures the connector end to end on the embedded broker, in
 // process: the input (Repeat copies of the file) is loaded first, then the
-// clock runs from the connector's start until every output is acknowledged.
+// clock runs from the first input record produced (once the connector's
+// group is stable) until every output is acknowledged.
 func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	var res BenchResult
 	values, keys, err := ReadFrames(o.Data)
@@ -88,24 +89,69 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		allV = append(allV, values...)
 		allK = append(allK, keys...)
 	}
-	if err := Produce(ctx, []string{addr}, cfg.Topics[0], allV, allK); err != nil {
-		return res, err
-	}
 	c, err := New(cfg, o.Log, WithBrokers(addr))
 	if err != nil {
 		return res, err
 	}
+	// Start the connector on the empty topic and wait until the group is
+	// stable (every task holds partitions, all partitions held), so that
+	// the measure is not a group join; then load the input and time from
+	// the first produced input record to the last acknowledged output.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !stable(c.Holding(), o.Partitions) {
+		select {
+		case err := <-errc:
+			return res, fmt.Errorf("connector stopped before the group was stable: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("group not stable after 2 minutes: %v", c.Holding())
+		}
+	}
 	start := time.Now()
-	if err := c.RunUntilDrained(ctx, uint64(len(allV)), 10*time.Minute); err != nil {
+	if err := Produce(ctx, []string{addr}, cfg.Topics[0], allV, allK); err != nil {
 		return res, err
 	}
+	for !c.Drained(uint64(len(allV))) {
+		select {
+		case err := <-errc:
+			return res, fmt.Errorf("connector stopped before the input was drained: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline.Add(8 * time.Minute)) {
+			return res, fmt.Errorf("input not drained: %d of %d records", c.Stats.Records.Load(), len(allV))
+		}
+	}
 	res.Duration = time.Since(start)
+	cancel()
+	if err := <-errc; err != nil {
+		return res, err
+	}
 	res.Records = c.Stats.Records.Load()
 	for _, t := range schema.Types() {
 		res.Elems += c.Stats.Elems[t].Load()
 	}
 	res.PeakRSS = PeakRSS()
 	return res, nil
+}
+
+// stable reports whether every task holds partitions and all are held.
+func stable(holding []int, partitions int) bool {
+	if len(holding) == 0 {
+		return false
+	}
+	total := 0
+	for _, n := range holding {
+		if n == 0 && len(holding) <= partitions {
+			return false
+		}
+		total += n
+	}
+	return total == partitions
 }
 
 // PeakRSS returns the process's peak resident set size in bytes from

@@ -106,6 +106,19 @@ func (c *Connector) inFlight() int {
 	return n
 }
 
+// Holding returns the number of input partitions each task holds.
+func (c *Connector) Holding() []int {
+	c.tasksMu.Lock()
+	defer c.tasksMu.Unlock()
+	out := make([]int, len(c.tasks))
+	for i, t := range c.tasks {
+		if t != nil {
+			out[i] = int(t.held.Load())
+		}
+	}
+	return out
+}
+
 // RunUntilDrained runs the connector until n input records are processed
 // and acknowledged, then shuts it down gracefully (committing) and returns.
 func (c *Connector) RunUntilDrained(ctx context.Context, n uint64, timeout time.Duration) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,6 +32,7 @@ type task struct {
 
 	mu   sync.Mutex
 	decs map[ingest.TopicPartition]inputDecoder
+	held atomic.Int32 // partitions assigned
 
 	// Per-record state used by yield.
 	ctx   context.Context
@@ -46,12 +48,19 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 		Topics: c.topics, Framing: c.framing, Key: c.key,
 		DLQTopic: c.cfg.DLQTopic, DLQContextHeaders: c.cfg.DLQContextHeaders, Connector: c.cfg.Name,
 	})
-	src, err := ingest.NewSource(c.cfg, id, base, c.log, ingest.Hooks{Revoked: t.dropDecoders})
+	src, err := ingest.NewSource(c.cfg, id, base, c.log, ingest.Hooks{Assigned: t.assigned, Revoked: t.dropDecoders})
 	if err != nil {
 		return nil, err
 	}
 	t.src = src
 	return t, nil
+}
+
+// assigned counts the task's partitions.
+func (t *task) assigned(m map[string][]int32) {
+	for _, ps := range m {
+		t.held.Add(int32(len(ps)))
+	}
 }
 
 // dropDecoders forgets the per-partition decoders (and so the BMP sessions
@@ -60,6 +69,7 @@ func (t *task) dropDecoders(m map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for topic, ps := range m {
+		t.held.Add(-int32(len(ps)))
 		for _, p := range ps {
 			delete(t.decs, ingest.TopicPartition{Topic: topic, Partition: p})
 		}
