@@ -33,42 +33,58 @@ func (e *Elementor) tableDump(s *sink, raw *RawRecord) error {
 	if len(b) < 4 {
 		return truncated("TABLE_DUMP header", 4, len(b))
 	}
-	p := 4
-	pfx, n, err := addr(b[p:], afi)
-	if err != nil {
-		return err
+	// RFC 6396 has one entry per record. RIPE RIS wrote several entries
+	// (one per peer) in one record in early 2000; the entries follow one
+	// another without a new view/sequence header, and all are decoded.
+	for p := 4; p < len(b); {
+		n, err := e.tableDumpEntry(s, b[p:], afi)
+		if err != nil {
+			return err
+		}
+		p += n
 	}
-	p += n
+	return nil
+}
+
+// tableDumpEntry decodes one entry (from the prefix on) and returns its length.
+func (e *Elementor) tableDumpEntry(s *sink, b []byte, afi uint16) (int, error) {
+	pfx, n, err := addr(b, afi)
+	if err != nil {
+		return 0, err
+	}
+	p := n
 	if len(b)-p < 6 {
-		return truncated("TABLE_DUMP entry", 6, len(b)-p)
+		return 0, truncated("TABLE_DUMP entry", 6, len(b)-p)
 	}
 	bits := int(b[p])
 	if bits > pfx.BitLen() {
-		return fmt.Errorf("%w: prefix length %d", decode.ErrMalformed, bits)
+		return 0, fmt.Errorf("%w: prefix length %d", decode.ErrMalformed, bits)
 	}
 	p += 2 // prefix length, status
 	p += 4 // originated time
 	peer, n, err := addr(b[p:], afi)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	p += n
 	if len(b)-p < 4 {
-		return truncated("TABLE_DUMP peer AS and attribute length", 4, len(b)-p)
+		return 0, truncated("TABLE_DUMP peer AS and attribute length", 4, len(b)-p)
 	}
 	asn := uint32(binary.BigEndian.Uint16(b[p:]))
 	alen := int(binary.BigEndian.Uint16(b[p+2:]))
 	p += 4
 	if alen > len(b)-p {
-		return truncated("TABLE_DUMP attributes", alen, len(b)-p)
+		return 0, truncated("TABLE_DUMP attributes", alen, len(b)-p)
 	}
+	attrs := b[p : p+alen]
+	p += alen
 	if e.Prefilter != nil && !e.Prefilter.MatchPeer(peer, asn) {
-		return nil
+		return p, nil
 	}
 	a := s.b.NewAttrs()
 	opts := decode.Options{}
-	if err := decode.DecodeAttrs(a, b[p:p+alen], &opts); err != nil {
-		return err
+	if err := decode.DecodeAttrs(a, attrs, &opts); err != nil {
+		return 0, err
 	}
 	if s.owned {
 		s.b.Own(a)
@@ -83,7 +99,7 @@ func (e *Elementor) tableDump(s *sink, raw *RawRecord) error {
 		Attrs:   a,
 	}
 	s.add(&el)
-	return nil
+	return p, nil
 }
 
 // nextHop picks the next hop for a prefix: NEXT_HOP for IPv4 when present,
