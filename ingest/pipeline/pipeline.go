@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +51,17 @@ type Connector struct {
 
 	tasksMu sync.Mutex
 	tasks   []*task
+
+	metricsAddr atomic.Pointer[string]
+}
+
+// MetricsAddr returns the address the metrics endpoint listens on, once
+// Run started it ("" before, or when metrics.listen is empty).
+func (c *Connector) MetricsAddr() string {
+	if p := c.metricsAddr.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Stats are counters of a running connector, safe to read at any time.
@@ -367,8 +377,9 @@ func (c *Connector) serveMetrics(addr string) (*http.Server, error) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	c.log.Info("metrics endpoint", "url", "http://"+ln.Addr().String()+"/metrics")
+	a := ln.Addr().String()
+	c.metricsAddr.Store(&a)
+	c.log.Info("metrics endpoint", "url", "http://"+a+"/metrics")
 	return srv, nil
 }
 
-var _ = strconv.Itoa
