@@ -382,4 +382,3 @@ func (c *Connector) serveMetrics(addr string) (*http.Server, error) {
 	c.log.Info("metrics endpoint", "url", "http://"+a+"/metrics")
 	return srv, nil
 }
-
