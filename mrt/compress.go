@@ -191,6 +191,9 @@ func (p *pipe) release(b []byte) {
 func (p *pipe) close() {
 	p.stopOnce.Do(func() {
 		close(p.stop)
+		if bz, ok := p.dec.(*Bzip2Reader); ok {
+			bz.Close() // safe while run is inside its Read
+		}
 		// Let a goroutine blocked in a send see stop, then close the
 		// decompressor once run has returned.
 		go func() {

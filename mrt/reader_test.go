@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 )
@@ -668,4 +670,41 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("consumed %d of %d bytes", r.Stats().Bytes, len(in))
 		}
 	})
+}
+
+// TestReaderCloseStopsGoroutines abandons readers mid-stream: Close must
+// stop the decompression goroutines (the pipe's and bzip2's workers).
+func TestReaderCloseStopsGoroutines(t *testing.T) {
+	files := []string{"pyasn/rib.20140523.0600_firstMB.recordcut.mrt.bz2", "ripe-bgpdump/updates.et-header.2015.gz"}
+	ins := make([][]byte, len(files))
+	for i, f := range files {
+		ins[i] = rawFile(t, f)
+	}
+	base := runtime.NumGoroutine()
+	for _, in := range ins {
+		for _, workers := range []int{0, 2} {
+			r, err := NewReader(bytes.NewReader(in), WithBzip2Workers(workers), WithChunkSize(64<<10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 1000; i++ {
+				if _, err := r.Next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.Close()
+			r.Close() // idempotent
+			if rec, err := r.Next(); rec != nil || err != io.EOF {
+				t.Fatalf("Next after Close: %v, %v", rec, err)
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
