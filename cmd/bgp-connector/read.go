@@ -138,9 +138,9 @@ func runRead(cmd *cobra.Command, args []string) error {
 		cfg.Progress = os.Stderr
 	}
 	start := time.Now()
-	sum, err := readInputs(cmd.Context(), &cfg, args, os.Stdin, os.Stdout, os.Stderr)
+	sum, err := readInputs(cmd.Context(), &cfg, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if readOpts.verbose {
-		sum.print(os.Stderr, time.Since(start))
+		sum.print(cmd.ErrOrStderr(), time.Since(start))
 	}
 	return err
 }
