@@ -93,7 +93,7 @@ func AppendJSONElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 }
 
 func appendState(dst []byte, s decode.PeerState) []byte {
-	if n := s.String(); n != "" {
+	if n := s.String(); n != "" || s == decode.StateUnknown {
 		return append(dst, n...)
 	}
 	return strconv.AppendUint(append(dst, "UNKNOWN-"...), uint64(s), 10)
