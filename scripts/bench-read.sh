@@ -54,20 +54,24 @@ run() {
 	shift 2
 	local log="$DIR/time.log"
 	/usr/bin/time -v "$@" >/dev/null 2>"$log" || true
-	local wall rss
+	local wall rss user sys
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
 	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
-	python3 - "$name" "$elems" "$wall" "$rss" <<'PY'
+	user=$(awk -F': ' '/User time/ {print $2}' "$log")
+	sys=$(awk -F': ' '/System time/ {print $2}' "$log")
+	python3 - "$name" "$elems" "$wall" "$rss" "$user" "$sys" <<'PY'
 import sys
 name, elems, wall, rss = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+cpu = float(sys.argv[5]) + float(sys.argv[6])
 secs = 0.0
 for part in wall.split(':'):
     secs = secs * 60 + float(part)
-print(f"{name:<44} {secs:8.2f} s {elems / secs / 1e6:8.3f} M elems/s {rss / 1024:8.1f} MiB")
+print(f"{name:<44} {secs:8.2f} s {elems / secs / 1e6:8.3f} M elems/s {rss / 1024:8.1f} MiB {cpu:7.2f} s")
 PY
 }
 
-printf '%-44s %10s %17s %12s\n' "run" "wall" "speed" "peak RSS"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; wall-clock speed needs a quiet machine, CPU time less so)"
+printf '%-44s %10s %17s %12s %9s\n' "run" "wall" "speed" "peak RSS" "CPU"
 for f in rib10x.mrt rib10x.mrt.bz2 updates-et.mrt; do
 	case $f in
 	rib10x*) elems=2700050 ;;
