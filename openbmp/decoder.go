@@ -344,8 +344,15 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		}
 		// RFC 7854 §4.10: Sent OPEN is the one the monitored router sent;
 		// Route Monitoring of Adj-RIB-In carries UPDATEs the peer sent.
-		s.in = decode.SessionOptions(&res.PeerUp.Received, &res.PeerUp.Sent)
-		s.out = decode.SessionOptions(&res.PeerUp.Sent, &res.PeerUp.Received)
+		// A Peer Up for a peer already known updates the families its OPENs
+		// name and keeps the others: Loc-RIB instances (RFC 9069) are
+		// reported with one Peer Up per address family.
+		mask := familyMask(&res.PeerUp.Sent) | familyMask(&res.PeerUp.Received)
+		in := decode.SessionOptions(&res.PeerUp.Received, &res.PeerUp.Sent)
+		out := decode.SessionOptions(&res.PeerUp.Sent, &res.PeerUp.Received)
+		s.in.AS4, s.out.AS4 = in.AS4, out.AS4
+		s.in.AddPath = s.in.AddPath&^mask | in.AddPath&mask
+		s.out.AddPath = s.out.AddPath&^mask | out.AddPath&mask
 		s.asn = ph.ASN
 		st := decode.StateEstablished
 		if d.cfg.peerUpActive {
@@ -382,6 +389,19 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		return DecodeRouteMirroring(&res.Mirroring, body, off)
 	}
 	return errAt(base+5, "BMP common header", fmt.Errorf("%w: message type %d", ErrMalformed, ch.Type))
+}
+
+// familyMask returns the AddPath bits of the families an OPEN negotiates
+// (IPv4 unicast when it has no multiprotocol capability, RFC 4760 §8).
+func familyMask(o *decode.Open) uint8 {
+	if len(o.Families) == 0 {
+		return decode.AddPathBit(decode.Family{AFI: decode.AFIIPv4, SAFI: decode.SAFIUnicast})
+	}
+	var m uint8
+	for _, f := range o.Families {
+		m |= decode.AddPathBit(f)
+	}
+	return m
 }
 
 // setRouterName uses the Initiation's sysName when no router group names
