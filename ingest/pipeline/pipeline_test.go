@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -18,9 +17,18 @@ import (
 
 func realData(t testing.TB, rel string) string {
 	t.Helper()
+	p := realDataPath(rel)
+	if p == "" {
+		t.Skipf("real test data %s not present", rel)
+	}
+	return p
+}
+
+// realDataPath returns the path of a shared real-data file, or "".
+func realDataPath(rel string) string {
 	p := filepath.Join("..", "..", "..", "shared", "testdata", "real", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real test data %s not present", p)
+		return ""
 	}
 	return p
 }
@@ -126,5 +134,3 @@ func TestMRTThroughKafka(t *testing.T) {
 		}
 	}
 }
-
-var errSentinel = errors.New("x")
