@@ -282,6 +282,9 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		}
 		base, bmp = hl, frame[hl:hl+t.BMPLen]
 	}
+	if base == 0 && len(bmp) > 0 && (bmp[0] < 1 || bmp[0] > 4) {
+		return errAt(0, "frame", fmt.Errorf("%w: not an OpenBMP, OpenBMP text or BMP message (first bytes % x)", ErrMalformed, bmp[:min(len(bmp), 8)]))
+	}
 	ch, err := DecodeCommonHeader(bmp)
 	if err != nil {
 		return shift(err, base)
