@@ -227,3 +227,144 @@ func TestTsharkRouteMonitoring(t *testing.T) {
 		t.Errorf("only %d prefixes compared", totalPrefixes)
 	}
 }
+
+// tsharkStatField names tshark's field for each statistics type.
+var tsharkStatField = [...]string{
+	"prefix_rej", "prefix_dup", "withdraw_dup", "cluster_loop", "as_loop", "inv_originator", "as_confed_loop",
+	"routes_adj_rib_in", "routes_loc_rib", "routes_per_adj_rib_in", "routes_per_loc_rib", "update_treat",
+	"prefixes_treat", "duplicate_update", "routes_pre_adj_rib_out", "routes_post_adj_rib_out",
+	"routes_pre_per_adj_rib_out", "routes_post_per_adj_rib_out",
+}
+
+// TestTsharkStatistics compares every Statistics Report of the real streams
+// that tshark dissects without error: the type of each entry in order, and
+// for the types tshark knows (0-17), the values, with AFI/SAFI for the
+// per-family gauges.
+func TestTsharkStatistics(t *testing.T) {
+	needReal(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed (apt-get install -y tshark)")
+	}
+	if testing.Short() {
+		t.Skip("runs tshark on every stream; skipped in -short mode")
+	}
+	fields := []string{"frame.number", "bmp.type", "_ws.malformed", "bmp.stats.count", "bmp.stats.type"}
+	for _, f := range tsharkStatField {
+		fields = append(fields, "bmp.stats.data."+f)
+	}
+	for _, f := range []string{"routes_per_adj_rib_in", "routes_per_loc_rib", "routes_pre_per_adj_rib_out", "routes_post_per_adj_rib_out"} {
+		fields = append(fields, "bmp.stats.data."+f+".afi", "bmp.stats.data."+f+".safi")
+	}
+	paths, _ := filepath.Glob(filepath.Join(realDir, "pmacct", "streams", "*.bmp"))
+	more, _ := filepath.Glob(filepath.Join(realDir, "netgauze", "streams", "*.bmp"))
+	paths = append(paths, more...)
+	total, entries := 0, 0
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs [][]byte
+		sr := NewStreamReader(bytes.NewReader(b), KindBMP)
+		hasStats := false
+		for {
+			f, err := sr.Next()
+			if err != nil {
+				break
+			}
+			hasStats = hasStats || f[5] == byte(MsgStatisticsReport)
+			msgs = append(msgs, bytes.Clone(f))
+		}
+		if !hasStats {
+			continue
+		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			pcap := filepath.Join(t.TempDir(), "s.pcap")
+			if err := writePcap(pcap, msgs); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"-r", pcap, "-d", "tcp.port==1790,bmp", "-o", "tcp.desegment_tcp_streams:FALSE",
+				"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "separator=/t"}
+			for _, f := range fields {
+				args = append(args, "-e", f)
+			}
+			out, err := exec.Command("tshark", args...).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			col := map[string]int{}
+			for i, f := range fields {
+				col[f] = i
+			}
+			rows := map[int][]string{}
+			for _, l := range strings.Split(string(out), "\n") {
+				c := strings.Split(l, "\t")
+				if len(c) == len(fields) && c[1] == "1" && c[2] == "" {
+					n, _ := strconv.Atoi(c[0])
+					rows[n-1] = c
+				}
+			}
+			list := func(s string) []string {
+				if s == "" {
+					return nil
+				}
+				return strings.Split(s, ",")
+			}
+			d := NewDecoder()
+			var res Result
+			compared := 0
+			for i, m := range msgs {
+				if err := d.Decode(m, &res); err != nil || res.MsgType != MsgStatisticsReport {
+					continue
+				}
+				row, ok := rows[i]
+				if !ok {
+					continue // tshark marks it malformed (e.g. type 65531)
+				}
+				// tshark stops at the first type it does not know (the
+				// 6WIND streams' 65531): compare up to that entry.
+				stats := res.Stats
+				for j, s := range stats {
+					if int(s.Type) >= len(tsharkStatField) {
+						stats = stats[:j+1]
+						break
+					}
+				}
+				var types []string
+				got := map[string][]string{}
+				for _, s := range stats {
+					types = append(types, strconv.Itoa(int(s.Type)))
+					if int(s.Type) < len(tsharkStatField) {
+						f := "bmp.stats.data." + tsharkStatField[s.Type]
+						got[f] = append(got[f], strconv.FormatUint(s.Value, 10))
+						if s.Type == StatPerAFIAdjRIBIn || s.Type == StatPerAFILocRIB || s.Type == StatPerAFIAdjRIBOutPre || s.Type == StatPerAFIAdjRIBOutPost {
+							got[f+".afi"] = append(got[f+".afi"], strconv.Itoa(int(s.AFI)))
+							got[f+".safi"] = append(got[f+".safi"], strconv.Itoa(int(s.SAFI)))
+						}
+					}
+				}
+				if want := list(row[col["bmp.stats.type"]]); !slices.Equal(types, want) {
+					t.Errorf("message %d: types %v, tshark %v", i, types, want)
+				}
+				if row[col["bmp.stats.count"]] != strconv.Itoa(len(res.Stats)) {
+					t.Errorf("message %d: %d entries, tshark count %s", i, len(res.Stats), row[col["bmp.stats.count"]])
+				}
+				for _, f := range fields[5:] {
+					if want := list(row[col[f]]); !slices.Equal(got[f], want) {
+						t.Errorf("message %d: %s = %v, tshark %v", i, f, got[f], want)
+					}
+				}
+				compared++
+				entries += len(stats)
+			}
+			total += compared
+			if compared == 0 {
+				t.Errorf("no Statistics Report compared")
+			}
+		})
+	}
+	t.Logf("%d Statistics Reports (%d entries) compared with tshark", total, entries)
+	if total < 1000 {
+		t.Errorf("only %d Statistics Reports compared", total)
+	}
+}
