@@ -75,7 +75,9 @@ func NewDecompressor(r io.Reader, name string, bzip2Workers int) (io.ReadCloser,
 		}
 		return io.NopCloser(z), name, nil
 	case "zstd":
-		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		// A 128 MiB window covers zstd --long=27; larger declared
+		// windows are refused rather than allocated.
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
 			return nil, name, fmt.Errorf("zstd header: %w", err)
 		}

