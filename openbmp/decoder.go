@@ -93,6 +93,25 @@ type routerState struct {
 // per-router session state learnt from Initiation, Peer Up, Peer Down and
 // Termination. It is not safe for concurrent use; use one Decoder per
 // goroutine (for Kafka, one per partition).
+//
+// Session state is keyed by router ([RouterKey]) and peer (peer type,
+// distinguisher, address). A Peer Up sets the options for the families its
+// OPENs name: 4-byte ASNs when both OPENs carry the capability (RFC 6793),
+// and ADD-PATH per AFI/SAFI (RFC 7911) in the direction of the route:
+// Adj-RIB-In routes were sent by the peer, Adj-RIB-Out routes (O flag) by
+// the router. The A flag, when set, forces 2-byte ASNs. Peer Down forgets
+// the peer, Initiation and Termination forget the router.
+//
+// Route Monitoring for a peer without a Peer Up (a stream joined
+// mid-session, or gobgpd's Loc-RIB) decodes with defaults: 4-byte ASNs
+// unless the A flag is set, no ADD-PATH; its elems have BMPInfo.NoPeerUp
+// set.
+//
+// Elems: Route Monitoring gives W elems (withdrawn routes and
+// MP_UNREACH_NLRI) then A elems; Peer Up an S elem with new state
+// ESTABLISHED (ACTIVE with WithBGPStreamPeerState); Peer Down an S elem with
+// new state IDLE. Statistics Reports give Stats, Initiation, Termination and
+// Route Mirroring give a record with their details in the Result.
 type Decoder struct {
 	cfg      config
 	routers  map[RouterKey]*routerState
@@ -189,7 +208,8 @@ type Result struct {
 	// Unsupported lists the address families of Route Monitoring NLRI that
 	// do not decode into elems (VPN, EVPN, SR...).
 	Unsupported []decode.Family
-	// Update is the decoded UPDATE of a Route Monitoring message.
+	// Update is the decoded UPDATE of a Route Monitoring message. It and
+	// the fields below are set for their message type and zero otherwise.
 	Update decode.Update
 	// Initiation holds an Initiation's or a Termination's TLVs.
 	Initiation Initiation
@@ -201,6 +221,22 @@ type Result struct {
 }
 
 func (r *Result) reset() {
+	// Clear the details of the previous message, keeping slice storage.
+	switch r.MsgType {
+	case MsgRouteMonitoring:
+		r.Update.Reset()
+	case MsgPeerUp:
+		p := &r.PeerUp
+		*p = PeerUp{TLVs: p.TLVs[:0],
+			Sent:     decode.Open{Families: p.Sent.Families[:0], Capabilities: p.Sent.Capabilities[:0]},
+			Received: decode.Open{Families: p.Received.Families[:0], Capabilities: p.Received.Capabilities[:0]}}
+	case MsgPeerDown:
+		r.PeerDown = PeerDown{TLVs: r.PeerDown.TLVs[:0]}
+	case MsgInitiation, MsgTermination:
+		r.Initiation = Initiation{TLVs: r.Initiation.TLVs[:0]}
+	case MsgRouteMirroring:
+		r.Mirroring = RouteMirroring{Messages: r.Mirroring.Messages[:0], Codes: r.Mirroring.Codes[:0]}
+	}
 	r.Record = decode.Record{}
 	r.MsgType = MsgNone
 	r.HasHeader = false
