@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -495,4 +496,36 @@ func TestBzCRC(t *testing.T) {
 			t.Fatalf("len %d: %08x, want %08x", n, got, want)
 		}
 	}
+}
+
+// FuzzBzip2 compares the parallel decoder with compress/bzip2: when either
+// succeeds both must, with identical output (both verify every CRC); when
+// they fail, the parallel decoder's output must be a prefix of stdlib's
+// (it withholds a damaged block that stdlib hands out in part).
+func FuzzBzip2(f *testing.F) {
+	dir := filepath.Join("..", "..", "shared", "testdata", "real")
+	for _, s := range []string{"pyasn/bview.20140112.1600_3samples.bz2", "ryu/rib.20161101.0000_pick.bz2",
+		"bgpkit/examples_local_only_updates.bz2"} {
+		if b, err := os.ReadFile(filepath.Join(dir, s)); err == nil {
+			f.Add(b)
+			f.Add(append(bytes.Clone(b), b...)) // two streams
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		tm := time.AfterFunc(20*time.Second, func() { panic(fmt.Sprintf("FuzzBzip2: input of %d bytes still running after 20 s", len(in))) })
+		defer tm.Stop()
+		want, werr := io.ReadAll(io.LimitReader(stdBzip2(in), 64<<20))
+		z := NewBzip2Reader(bytes.NewReader(in), 2)
+		defer z.Close()
+		got, gerr := io.ReadAll(io.LimitReader(z, 64<<20))
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("stdlib: %d bytes, %v; parallel: %d bytes, %v", len(want), werr, len(got), gerr)
+		}
+		if werr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("outputs differ: %d vs %d bytes", len(got), len(want))
+		}
+		if werr != nil && !bytes.HasPrefix(want, got) {
+			t.Fatalf("parallel output (%d bytes) is not a prefix of stdlib's (%d bytes)", len(got), len(want))
+		}
+	})
 }

@@ -547,6 +547,14 @@ func (r *Reader) candidate(q int, ts uint32, haveTS bool, depth int) bool {
 	return false
 }
 
+// resyncAt reports whether a resync may restart at window position q: a
+// candidate near the last good record's time chaining 2 more headers, or,
+// for data from another time (e.g. concatenated dumps), any time within
+// 1995–2040 chaining 3 more headers whose times agree with each other.
+func (r *Reader) resyncAt(q int) bool {
+	return r.candidate(q, r.lastTS, r.haveTS, 2) || (r.haveTS && r.candidate(q, 0, false, 3))
+}
+
 func (r *Reader) timeOK(t, ref uint32, haveRef bool) bool {
 	if !haveRef {
 		// 1995-01-01 .. 2040-01-01
@@ -566,7 +574,7 @@ func (r *Reader) search(from, to int) (int, bool) {
 		if r.fill(q+HeaderLen) < q+HeaderLen {
 			return 0, false
 		}
-		if r.candidate(q, r.lastTS, r.haveTS, 2) {
+		if r.resyncAt(q) {
 			return q, true
 		}
 	}
@@ -591,7 +599,7 @@ func (r *Reader) scan() error {
 			r.consume(r.hi - r.lo)
 			break
 		}
-		if r.candidate(q, r.lastTS, r.haveTS, 2) {
+		if r.resyncAt(q) {
 			r.consume(q)
 			break
 		}

@@ -560,6 +560,22 @@ func TestReaderHandDamaged(t *testing.T) {
 			t.Errorf("stats %+v", g.stats)
 		}
 	})
+	t.Run("garbage then later data", func(t *testing.T) {
+		// Records after the damage are 40 days later than those before
+		// (two dumps concatenated): the resync accepts them on a longer
+		// chain of mutually consistent headers.
+		junk := bytes.Repeat([]byte{0x55}, 777)
+		later := bytes.Clone(orig[offs[k]:])
+		for _, o := range offs[k:] {
+			o -= offs[k]
+			binary.BigEndian.PutUint32(later[o:], binary.BigEndian.Uint32(later[o:])+40*86400)
+		}
+		b := append(append(bytes.Clone(orig[:offs[k]]), junk...), later...)
+		g := readAll(t, b)
+		if g.final != io.EOF || len(g.recs) != n || len(g.gaps) != 1 || g.gaps[0].Start != int64(offs[k]) || g.gaps[0].End != int64(offs[k]+len(junk)) {
+			t.Fatalf("final %v, %d records (want %d), gaps %v", g.final, len(g.recs), n, g.gaps)
+		}
+	})
 	t.Run("zeroed region", func(t *testing.T) {
 		// 3000 zero bytes overwrite records k.. ; recovery at the first
 		// record starting after them.
