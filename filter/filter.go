@@ -38,12 +38,13 @@ type expr struct {
 	eval []*expr // operands in evaluation order: cheapest first
 	c    clause  // for opTerm
 	cost int
+	qs   question // push-down questions some clause of the subtree answers
 }
 
-func leafExpr(c clause) *expr { return &expr{op: opTerm, c: c, cost: c.cost()} }
+func leafExpr(c clause) *expr { return &expr{op: opTerm, c: c, cost: c.cost(), qs: c.questions()} }
 
 func notExpr(x *expr) *expr {
-	return &expr{op: opNot, args: []*expr{x}, eval: []*expr{x}, cost: x.cost}
+	return &expr{op: opNot, args: []*expr{x}, eval: []*expr{x}, cost: x.cost, qs: x.qs}
 }
 
 // joinExpr returns x op y, flattening nested nodes of the same operator.
@@ -62,6 +63,7 @@ func joinExpr(o op, x, y *expr) *expr {
 	slices.SortStableFunc(n.eval, func(a, b *expr) int { return a.cost - b.cost })
 	for _, a := range n.args {
 		n.cost += a.cost
+		n.qs |= a.qs
 	}
 	return n
 }
@@ -219,10 +221,13 @@ type probe struct {
 	ipv6 bool
 }
 
-func (x *expr) probe(p probe) tri {
+func (x *expr) probe(p *probe) tri {
+	if x.qs&p.ask == 0 {
+		return unknown // no clause below can answer: skip the subtree
+	}
 	switch x.op {
 	case opTerm:
-		return x.c.probe(p)
+		return x.c.probe(*p)
 	case opAnd:
 		res := yes
 		for _, a := range x.eval {
@@ -262,7 +267,7 @@ func (f *Filter) MatchRecord(r *decode.Record) bool {
 	if f == nil || f.root == nil || !f.hasRecord {
 		return true
 	}
-	return f.root.probe(probe{ask: askRecord, r: r}) != no
+	return f.root.probe(&probe{ask: askRecord, r: r}) != no
 }
 
 // MatchPeer is the peer-level push-down: false means no elem of the peer
@@ -271,7 +276,7 @@ func (f *Filter) MatchPeer(ip netip.Addr, asn uint32) bool {
 	if f == nil || f.root == nil || !f.hasPeer {
 		return true
 	}
-	return f.root.probe(probe{ask: askPeer, ip: ip, asn: asn}) != no
+	return f.root.probe(&probe{ask: askPeer, ip: ip, asn: asn}) != no
 }
 
 // WantsElemType is the elem-type push-down: false means no elem of type t
@@ -281,7 +286,7 @@ func (f *Filter) WantsElemType(t decode.ElemType) bool {
 	if f == nil || f.root == nil || !f.hasElemType {
 		return true
 	}
-	return f.root.probe(probe{ask: askElemType, et: t}) != no
+	return f.root.probe(&probe{ask: askElemType, et: t}) != no
 }
 
 // WantsFamily is the address-family push-down: false means no elem whose
@@ -292,7 +297,7 @@ func (f *Filter) WantsFamily(ipv6 bool) bool {
 	if f == nil || f.root == nil || !f.hasFamily {
 		return true
 	}
-	return f.root.probe(probe{ask: askFamily, ipv6: ipv6}) != no
+	return f.root.probe(&probe{ask: askFamily, ipv6: ipv6}) != no
 }
 
 // String returns the filter in canonical form: full term names, explicit

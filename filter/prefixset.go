@@ -256,9 +256,13 @@ func (s *famSet) match(start u128, n uint8) bool {
 	return false
 }
 
-// prefixSet is a set of prefixes with modes, both families.
+// prefixSet is a set of prefixes with modes, both families. Each family
+// uses the compact 64-bit tables when its prefixes allow (always for IPv4,
+// for IPv6 when no listed prefix is longer than /56), else 128-bit ones.
 type prefixSet struct {
-	v4, v6 *famSet // nil when the family has no entry
+	v4, v6     *fam64  // compact tables; nil when not used
+	v6wide     *famSet // IPv6 with prefixes longer than /56
+	has4, has6 bool
 }
 
 func newPrefixSet(entries []prefixEntry) prefixSet {
@@ -270,12 +274,20 @@ func newPrefixSet(entries []prefixEntry) prefixSet {
 			e6 = append(e6, e)
 		}
 	}
-	var s prefixSet
-	if len(e4) > 0 {
-		s.v4 = newFamSet(e4)
+	s := prefixSet{has4: len(e4) > 0, has6: len(e6) > 0}
+	if s.has4 {
+		s.v4 = newFam64(e4)
 	}
-	if len(e6) > 0 {
-		s.v6 = newFamSet(e6)
+	if s.has6 {
+		narrow := true
+		for _, e := range e6 {
+			narrow = narrow && e.p.Bits() <= maxBits64
+		}
+		if narrow {
+			s.v6 = newFam64(e6)
+		} else {
+			s.v6wide = newFamSet(e6)
+		}
 	}
 	return s
 }
@@ -287,8 +299,168 @@ func (s *prefixSet) contains(p netip.Prefix) bool {
 		return false
 	}
 	k, n, v6 := keyOf(p)
-	if v6 {
-		return s.v6 != nil && s.v6.match(k, n)
+	switch {
+	case !v6:
+		return s.v4 != nil && s.v4.match(k.hi, n)
+	case s.v6 != nil:
+		return s.v6.match(k.hi, n)
+	case s.v6wide != nil:
+		return s.v6wide.match(k, n)
 	}
-	return s.v4 != nil && s.v4.match(k, n)
+	return false
+}
+
+// maxBits64 is the longest prefix the 64-bit tables hold: its length fits
+// in the low byte that the masked address leaves zero.
+const maxBits64 = 56
+
+// table64 is a sorted table of keys hi|bits, where hi is the masked top 64
+// bits of the address (IPv4 in the top 32), with a direct index like
+// sortedSet's.
+type table64 struct {
+	keys     []uint64
+	idx      []uint32
+	shift, k uint
+	min, max uint64
+}
+
+func newTable64(keys []uint64) table64 {
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	t := table64{keys: keys}
+	if len(keys) == 0 {
+		return t
+	}
+	t.min, t.max = keys[0], keys[len(keys)-1]
+	if len(keys) < 16 {
+		return t
+	}
+	cpl := uint(bits.LeadingZeros64(t.min ^ t.max))
+	k := min(uint(bits.Len(uint(len(keys)))), 16, 64-cpl)
+	if k < 4 {
+		return t
+	}
+	t.shift, t.k = cpl, k
+	t.idx = make([]uint32, 1<<k+1)
+	j := 0
+	for b := range 1 << k {
+		for j < len(keys) && t.bucket(keys[j]) < uint(b) {
+			j++
+		}
+		t.idx[b] = uint32(j)
+	}
+	t.idx[1<<k] = uint32(len(keys))
+	return t
+}
+
+func (t *table64) bucket(q uint64) uint { return uint((q << t.shift) >> (64 - t.k)) }
+
+// lower returns the index of the first key >= q.
+func (t *table64) lower(q uint64) int {
+	if q <= t.min {
+		return 0
+	}
+	if q > t.max {
+		return len(t.keys)
+	}
+	lo, hi := 0, len(t.keys)
+	if t.idx != nil {
+		b := t.bucket(q)
+		lo, hi = int(t.idx[b]), int(t.idx[b+1])
+	}
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.keys[m] < q {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+func mask64(a uint64, n uint8) uint64 {
+	if n == 0 {
+		return 0
+	}
+	if n >= 64 {
+		return a
+	}
+	return a & (^uint64(0) << (64 - n))
+}
+
+// fam64 is famSet over table64s (see famSet for the three questions).
+type fam64 struct {
+	exact, more, less table64
+}
+
+func newFam64(entries []prefixEntry) *fam64 {
+	var ex, mo, le []uint64
+	for _, e := range entries {
+		k, n, _ := keyOf(e.p)
+		key := k.hi | uint64(n)
+		switch e.mode {
+		case modeExact:
+			ex = append(ex, key)
+		case modeMore:
+			mo = append(mo, key)
+		case modeLess:
+			le = append(le, key)
+		case modeAny:
+			mo = append(mo, key)
+			le = append(le, key)
+		}
+	}
+	slices.Sort(mo)
+	maximal := mo[:0]
+	for _, key := range mo {
+		if len(maximal) > 0 {
+			m := maximal[len(maximal)-1]
+			mb := uint8(m)
+			if uint8(key) >= mb && mask64(key, mb) == m&^0xff {
+				continue
+			}
+		}
+		maximal = append(maximal, key)
+	}
+	return &fam64{exact: newTable64(ex), more: newTable64(maximal), less: newTable64(le)}
+}
+
+// match tests the prefix whose masked top 64 bits are hi and length n.
+func (s *fam64) match(hi uint64, n uint8) bool {
+	narrow := n <= maxBits64
+	if narrow && len(s.exact.keys) > 0 {
+		q := hi | uint64(n)
+		if i := s.exact.lower(q); i < len(s.exact.keys) && s.exact.keys[i] == q {
+			return true
+		}
+	}
+	if len(s.more.keys) > 0 {
+		// Entries whose start is <= hi are the keys <= hi|0xff (starts have a
+		// zero low byte); the last one is the only candidate.
+		q := hi | 0xff
+		i := len(s.more.keys)
+		if q < s.more.max {
+			i = s.more.lower(q + 1)
+		}
+		if i > 0 {
+			p := s.more.keys[i-1]
+			if pb := uint8(p); pb <= n && mask64(hi, pb) == p&^0xff {
+				return true
+			}
+		}
+	}
+	if narrow && len(s.less.keys) > 0 {
+		if i := s.less.lower(hi | uint64(n)); i < len(s.less.keys) {
+			last := hi
+			if n < 64 {
+				last |= ^(^uint64(0) << (64 - n))
+			}
+			if n == 0 {
+				last = ^uint64(0)
+			}
+			return s.less.keys[i]&^0xff <= last
+		}
+	}
+	return false
 }

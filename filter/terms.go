@@ -470,7 +470,7 @@ func (c *prefixClause) match(_ *decode.Record, e *decode.Elem, _ *scratch) bool 
 }
 func (c *prefixClause) probe(p probe) tri {
 	if p.ask == askFamily {
-		if (p.ipv6 && c.set.v6 == nil) || (!p.ipv6 && c.set.v4 == nil) {
+		if (p.ipv6 && !c.set.has6) || (!p.ipv6 && !c.set.has4) {
 			return no
 		}
 		return unknown
@@ -703,7 +703,7 @@ func buildPathID(vals []value) (clause, error) {
 func (c *pathIDClause) match(_ *decode.Record, e *decode.Elem, _ *scratch) bool {
 	return e.HasPathID && c.set.has(e.PathID)
 }
-func (c *pathIDClause) probe(p probe) tri   { return elemFails(p, false) }
+func (c *pathIDClause) probe(p probe) tri  { return elemFails(p, false) }
 func (c *pathIDClause) questions() question { return askElemType }
 func (c *pathIDClause) needsScratch() bool  { return false }
 func (c *pathIDClause) cost() int           { return 1 }
