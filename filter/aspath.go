@@ -179,7 +179,7 @@ func (c *asPathClause) match(_ *decode.Record, e *decode.Elem, s *scratch) bool 
 	}
 	return true
 }
-func (c *asPathClause) probe(p probe) tri  { return elemFails(p, true) }
+func (c *asPathClause) probe(p probe) tri   { return elemFails(p, true) }
 func (c *asPathClause) questions() question { return askElemType }
 func (c *asPathClause) needsScratch() bool  { return c.regexps }
 func (c *asPathClause) cost() int {

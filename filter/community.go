@@ -82,7 +82,7 @@ func (c *communityClause) match(_ *decode.Record, e *decode.Elem, _ *scratch) bo
 	}
 	return false
 }
-func (c *communityClause) probe(p probe) tri           { return elemFails(p, true) }
+func (c *communityClause) probe(p probe) tri            { return elemFails(p, true) }
 func (c *communityClause) questions() question          { return askElemType }
 func (c *communityClause) needsScratch() bool           { return false }
 func (c *communityClause) cost() int                    { return 5 }
@@ -234,7 +234,7 @@ func (c *extCommunityClause) match(_ *decode.Record, e *decode.Elem, _ *scratch)
 	}
 	return false
 }
-func (c *extCommunityClause) probe(p probe) tri  { return elemFails(p, true) }
+func (c *extCommunityClause) probe(p probe) tri   { return elemFails(p, true) }
 func (c *extCommunityClause) questions() question { return askElemType }
 func (c *extCommunityClause) needsScratch() bool  { return false }
 func (c *extCommunityClause) cost() int           { return 5 }
@@ -295,7 +295,7 @@ func (c *largeCommunityClause) match(_ *decode.Record, e *decode.Elem, _ *scratc
 	}
 	return false
 }
-func (c *largeCommunityClause) probe(p probe) tri  { return elemFails(p, true) }
+func (c *largeCommunityClause) probe(p probe) tri   { return elemFails(p, true) }
 func (c *largeCommunityClause) questions() question { return askElemType }
 func (c *largeCommunityClause) needsScratch() bool  { return false }
 func (c *largeCommunityClause) cost() int           { return 5 }

@@ -703,7 +703,7 @@ func buildPathID(vals []value) (clause, error) {
 func (c *pathIDClause) match(_ *decode.Record, e *decode.Elem, _ *scratch) bool {
 	return e.HasPathID && c.set.has(e.PathID)
 }
-func (c *pathIDClause) probe(p probe) tri  { return elemFails(p, false) }
+func (c *pathIDClause) probe(p probe) tri   { return elemFails(p, false) }
 func (c *pathIDClause) questions() question { return askElemType }
 func (c *pathIDClause) needsScratch() bool  { return false }
 func (c *pathIDClause) cost() int           { return 1 }
