@@ -62,5 +62,19 @@ func (b *Batch) AddElem(rec int32, e *Elem) {
 	b.ElemRecord = append(b.ElemRecord, rec)
 }
 
+// NewElem appends a zero elem belonging to record index rec and returns it
+// to be filled in place (cheaper than building an Elem and copying it with
+// AddElem). The pointer is valid until the next NewElem, AddElem or Reset.
+func (b *Batch) NewElem(rec int32) *Elem {
+	if len(b.Elems) < cap(b.Elems) {
+		b.Elems = b.Elems[:len(b.Elems)+1]
+		b.Elems[len(b.Elems)-1] = Elem{}
+	} else {
+		b.Elems = append(b.Elems, Elem{})
+	}
+	b.ElemRecord = append(b.ElemRecord, rec)
+	return &b.Elems[len(b.Elems)-1]
+}
+
 // Len returns the number of elems.
 func (b *Batch) Len() int { return len(b.Elems) }

@@ -160,9 +160,9 @@ func (e *Elementor) update(s *sink, peer netip.Addr, asn uint32, body []byte, op
 	if wantW {
 		for i := range u.Withdrawn {
 			n := &u.Withdrawn[i]
-			el := decode.Elem{Type: decode.ElemWithdrawal, Time: t, PeerIP: peer, PeerASN: asn,
-				Prefix: n.Prefix, PathID: n.PathID, HasPathID: n.HasPathID}
-			s.add(&el)
+			el := s.elem()
+			el.Type, el.Time, el.PeerIP, el.PeerASN = decode.ElemWithdrawal, t, peer, asn
+			el.Prefix, el.PathID, el.HasPathID = n.Prefix, n.PathID, n.HasPathID
 		}
 	}
 	if wantA && len(u.Announced) > 0 {
@@ -173,9 +173,10 @@ func (e *Elementor) update(s *sink, peer netip.Addr, asn uint32, body []byte, op
 		}
 		for i := range u.Announced {
 			n := &u.Announced[i]
-			el := decode.Elem{Type: decode.ElemAnnouncement, Time: t, PeerIP: peer, PeerASN: asn,
-				Prefix: n.Prefix, PathID: n.PathID, HasPathID: n.HasPathID, NextHop: n.NextHop, Attrs: a}
-			s.add(&el)
+			el := s.elem()
+			el.Type, el.Time, el.PeerIP, el.PeerASN = decode.ElemAnnouncement, t, peer, asn
+			el.Prefix, el.PathID, el.HasPathID = n.Prefix, n.PathID, n.HasPathID
+			el.NextHop, el.Attrs = n.NextHop, a
 		}
 	}
 	if derr != nil {

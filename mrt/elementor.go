@@ -97,6 +97,9 @@ func (s *sink) fail(status decode.RecordStatus, err error) {
 
 func (s *sink) add(e *decode.Elem) { s.b.AddElem(s.ri, e) }
 
+// elem returns a new zero elem of the record to fill in place.
+func (s *sink) elem() *decode.Elem { return s.b.NewElem(s.ri) }
+
 func (e *Elementor) decodeRecord(b *decode.Batch, raw *RawRecord, owned bool) {
 	h := &raw.Header
 	r := decode.Record{

@@ -171,18 +171,14 @@ func (e *Elementor) rib(s *sink, b []byte, afi uint16, addPath, generic bool) er
 		if s.owned {
 			s.b.Own(a)
 		}
-		el := decode.Elem{
-			Type:      decode.ElemRIB,
-			Time:      t,
-			PeerIP:    peer.IP,
-			PeerASN:   peer.ASN,
-			Prefix:    pfx,
-			PathID:    pathID,
-			HasPathID: addPath,
-			NextHop:   nextHop(a, afi == decode.AFIIPv6),
-			Attrs:     a,
-		}
-		s.add(&el)
+		el := s.elem()
+		el.Type = decode.ElemRIB
+		el.Time = t
+		el.PeerIP, el.PeerASN = peer.IP, peer.ASN
+		el.Prefix = pfx
+		el.PathID, el.HasPathID = pathID, addPath
+		el.NextHop = nextHop(a, afi == decode.AFIIPv6)
+		el.Attrs = a
 	}
 	return nil
 }
