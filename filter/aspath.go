@@ -24,12 +24,18 @@ const (
 	pathOnly                   // ^N$: the path is the single ASN N
 )
 
+// pathPat is one compiled AS path pattern. The fast kinds take N as one ASN
+// or an alternation (N1|N2|...), held in asns. A regexp pattern may carry
+// required ASNs: whole-token literals that every match contains, checked on
+// the ASN list before the path is rendered (empty but non-nil: a required
+// token no ASN can equal, such as one with a leading zero).
 type pathPat struct {
-	src  string // as written, with the '!'
-	neg  bool
-	kind pathKind
-	asn  uint32
-	re   *regexp.Regexp
+	src      string // as written, with the '!'
+	neg      bool
+	kind     pathKind
+	asns     asnSet
+	required []uint32
+	re       *regexp.Regexp
 }
 
 // cisco turns a Cisco-style regex into a Go one: each '_' not escaped by a
@@ -77,8 +83,8 @@ func compilePathPat(src string) (pathPat, error) {
 	}
 	if len(s) >= 3 {
 		head, tail, body := s[0], s[len(s)-1], s[1:len(s)-1]
-		if n, ok := fastASN(body); ok {
-			p.asn = n
+		if set, ok := fastASNs(body); ok {
+			p.asns = set
 			switch {
 			case head == '_' && tail == '_':
 				p.kind = pathHas
@@ -104,7 +110,66 @@ func compilePathPat(src string) (pathPat, error) {
 		return p, err
 	}
 	p.re = re
+	p.required = requiredASNs(s)
 	return p, nil
+}
+
+// fastASNs reads "N", "(N1|N2|...)" or "(?:N1|N2|...)".
+func fastASNs(s string) (asnSet, bool) {
+	if n, ok := fastASN(s); ok {
+		return asnSet{n}, true
+	}
+	if len(s) < 3 || s[0] != '(' || s[len(s)-1] != ')' {
+		return nil, false
+	}
+	s = strings.TrimPrefix(s[1:len(s)-1], "?:")
+	var out []uint32
+	for _, part := range strings.Split(s, "|") {
+		n, ok := fastASN(part)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, n)
+	}
+	return newASNSet(out), true
+}
+
+// requiredASNs returns the ASNs every match of a Cisco regex must contain
+// as whole tokens. It only analyses patterns made of digits, '_', '^', '$'
+// and the wildcards ".*" and ".+"; a digit run counts when '_', '^' or '$'
+// (or the pattern's ends for ^ and $) delimit it on both sides.
+func requiredASNs(s string) []uint32 {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9', c == '_', c == '^', c == '$':
+		case c == '.' && i+1 < len(s) && (s[i+1] == '*' || s[i+1] == '+'):
+			i++
+		default:
+			return nil
+		}
+	}
+	var out []uint32
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		delim := func(k int) bool { return k >= 0 && k < len(s) && (s[k] == '_' || s[k] == '^' || s[k] == '$') }
+		if delim(i-1) && delim(j) {
+			if n, ok := fastASN(s[i:j]); ok {
+				out = append(out, n)
+			} else {
+				return []uint32{}
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // matchPath applies the pattern to the path, before negation.
@@ -115,7 +180,7 @@ func (p *pathPat) matchPath(a *decode.Attrs, s *scratch) bool {
 		return true
 	case pathHas:
 		for _, x := range path.ASNs() {
-			if x == p.asn {
+			if p.asns.has(x) {
 				return true
 			}
 		}
@@ -125,20 +190,38 @@ func (p *pathPat) matchPath(a *decode.Attrs, s *scratch) bool {
 			return false
 		}
 		t, asns := path.Segment(0)
-		return t == decode.SegSequence && len(asns) > 0 && asns[0] == p.asn
+		return t == decode.SegSequence && len(asns) > 0 && p.asns.has(asns[0])
 	case pathLast:
 		n := path.NumSegments()
 		if n == 0 {
 			return false
 		}
 		t, asns := path.Segment(n - 1)
-		return t == decode.SegSequence && len(asns) > 0 && asns[len(asns)-1] == p.asn
+		return t == decode.SegSequence && len(asns) > 0 && p.asns.has(asns[len(asns)-1])
 	case pathOnly:
 		if path.NumSegments() != 1 {
 			return false
 		}
 		t, asns := path.Segment(0)
-		return t == decode.SegSequence && len(asns) == 1 && asns[0] == p.asn
+		return t == decode.SegSequence && len(asns) == 1 && p.asns.has(asns[0])
+	}
+	if p.required != nil {
+		if len(p.required) == 0 {
+			return false // a required token no ASN can equal (e.g. leading zero)
+		}
+		all := path.ASNs()
+		for _, r := range p.required {
+			found := false
+			for _, x := range all {
+				if x == r {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
 	}
 	return p.re.Match(s.path(a))
 }

@@ -144,8 +144,10 @@ func BenchmarkASPath(b *testing.B) {
 	items := loadCorpus(b)
 	for _, tc := range []struct{ name, expr string }{
 		{"fast", "aspath _3356_"},
+		{"fast-alternation", `aspath "_(3356|1299|174)_"`},
 		{"regexp", "aspath (_3356_)"},
-		{"regexp-alternation", `aspath "_(3356|1299|174)_"`},
+		{"regexp-prefiltered", `aspath "^3257_.*_22773$"`},
+		{"regexp-prefiltered-adjacent", "aspath _6939_3356_"},
 	} {
 		f := mustParse(b, tc.expr)
 		b.Run(tc.name+"/Filter", func(b *testing.B) { benchLoop(b, hot(items), f.Match) })

@@ -369,6 +369,19 @@ var corpusCases = []struct {
 	{`aspath "\{"`, func(_ *decode.Record, e *decode.Elem) bool {
 		return hasPath(e) && strings.Contains(e.Attrs.ASPath.String(), "{")
 	}},
+	{"path _6939_3356_", textSeq("6939", "3356")},
+	{"path _6939_3356_ and not path (_6939_3356_)", func(*decode.Record, *decode.Elem) bool { return false }},
+	{`path "^3257_.*_22773$"`, func(_ *decode.Record, e *decode.Elem) bool {
+		if !hasPath(e) {
+			return false
+		}
+		s := e.Attrs.ASPath.String()
+		n := len(s)
+		return strings.HasPrefix(s, "3257") && strings.HasSuffix(s, "22773") && n >= 11 && isBoundary(s[4]) && isBoundary(s[n-6]) && n-6 > 4
+	}},
+	{`path "^(3257|6939)_"`, or(pathStarts("3257"), pathStarts("6939"))},
+	{`path "_(?:3356|1299|174)_"`, or(pathContains("3356"), pathContains("1299"), pathContains("174"))},
+	{"path _0174_", func(*decode.Record, *decode.Elem) bool { return false }},
 	{"aspath _38266_ and origin 38266", and(pathContains("38266"), originIs("38266"))},
 	{"path _6509_ and not path _6509$", and(pathContains("6509"), not(pathEnds("6509")))},
 	// ipversion and elemtype.
@@ -460,6 +473,28 @@ func TestCorpusFilters(t *testing.T) {
 	// the comparison proves little.
 	if nonTrivial < 70 {
 		t.Errorf("only %d cases select a proper non-empty subset", nonTrivial)
+	}
+}
+
+func isBoundary(c byte) bool { return strings.IndexByte(" {},()[]<>", c) >= 0 }
+
+// textSeq: the rendered path has token a, exactly one boundary character,
+// then token b.
+func textSeq(a, b string) pred {
+	return func(_ *decode.Record, e *decode.Elem) bool {
+		if !hasPath(e) {
+			return false
+		}
+		s := e.Attrs.ASPath.String()
+		for i := 0; i+len(a)+1+len(b) <= len(s); i++ {
+			j := i + len(a)
+			k := j + 1 + len(b)
+			if s[i:j] == a && isBoundary(s[j]) && s[j+1:k] == b &&
+				(i == 0 || isBoundary(s[i-1])) && (k == len(s) || isBoundary(s[k])) {
+				return true
+			}
+		}
+		return false
 	}
 }
 
