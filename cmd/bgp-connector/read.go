@@ -156,6 +156,9 @@ type readConfig struct {
 	Prefilter mrt.Prefilter
 	// Progress, when set, receives a progress line every second.
 	Progress io.Writer
+	// ReaderOpts are extra options for the MRT reader (tests use small
+	// buffers).
+	ReaderOpts []mrt.ReaderOpt
 }
 
 // readSummary counts what a read saw.
@@ -257,7 +260,7 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 	if cfg.Prefilter != nil {
 		el.Prefilter = cfg.Prefilter
 	}
-	sc, err := mrt.NewScanner(br, el, mrt.WithName(name))
+	sc, err := mrt.NewScanner(br, el, append([]mrt.ReaderOpt{mrt.WithName(name)}, cfg.ReaderOpts...)...)
 	if err != nil {
 		return err
 	}

@@ -28,13 +28,32 @@ func appendTime(dst []byte, us int64) []byte {
 func appendRecordHead(dst []byte, rec *decode.Record) []byte {
 	dst = appendTime(dst, rec.Time)
 	dst = append(dst, '|')
-	dst = append(dst, rec.Project...)
+	dst = appendField(dst, rec.Project)
 	dst = append(dst, '|')
-	dst = append(dst, rec.Collector...)
+	dst = appendField(dst, rec.Collector)
 	dst = append(dst, '|')
-	dst = append(dst, rec.Router...)
+	dst = appendField(dst, rec.Router)
 	dst = append(dst, '|')
 	return appendAddrNtop(dst, rec.RouterIP)
+}
+
+// appendField appends a label that may come from the data (a BMP router
+// name, an OpenBMP collector), replacing '|' and control characters with
+// '_' so that one elem stays one line of 16 columns.
+func appendField(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '|' || c == 0x7f {
+			start := len(dst)
+			dst = append(dst, s...)
+			for j := start + i; j < len(dst); j++ {
+				if c := dst[j]; c < 0x20 || c == '|' || c == 0x7f {
+					dst[j] = '_'
+				}
+			}
+			return dst
+		}
+	}
+	return append(dst, s...)
 }
 
 // appendOrigin appends bgpreader's origin-AS column. libbgpstream keeps each
