@@ -529,3 +529,38 @@ func FuzzBzip2(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReaderGzip frames the RIS BGP4MP_ET gzip file end to end
+// (klauspost gzip on the pipe goroutine); MB/s counts uncompressed bytes.
+func BenchmarkReaderGzip(b *testing.B) {
+	in := rawFile(b, "ripe-bgpdump/updates.et-header.2015.gz")
+	benchReader(b, in, int64(len(plainFile(b, "ripe-bgpdump/updates.et-header.2015.gz"))))
+}
+
+// BenchmarkReaderDamaged frames the uncompressed RIS 2000 bview whose 2,490
+// records are all 4 bytes short: every record takes the repair path.
+func BenchmarkReaderDamaged(b *testing.B) {
+	in := plainFile(b, "bgpkit/rrc00_2000.01_bview.20000111.0032.gz")
+	benchReader(b, in, int64(len(in)))
+}
+
+func benchReader(b *testing.B, in []byte, plainLen int64) {
+	b.SetBytes(plainLen)
+	b.ReportAllocs()
+	defer reportCPU(b, int(plainLen))()
+	for i := 0; i < b.N; i++ {
+		r, err := NewReader(bytes.NewReader(in))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+		r.Close()
+	}
+}

@@ -361,17 +361,7 @@ func (r *Reader) Next() (*RawRecord, error) {
 	}
 	if n >= end+HeaderLen && !r.framingOK(r.header(end), end, 2) {
 		// The bytes after this record are not a header: either its length
-		// is wrong or damage follows it. A resync point inside the record
-		// means its length overran the next record: drop it into the gap.
-		nh := r.header(end)
-		cause := fmt.Errorf("implausible MRT header (type %d subtype %d length %d) after the %d-byte record at offset %d",
-			nh.Type, nh.Subtype, nh.Length, end, r.off)
-		if q, ok := r.search(1, end); ok {
-			g := &GapError{Name: r.cfg.name, Start: r.off, End: r.off + int64(q), Cause: cause}
-			r.consume(q)
-			r.countGap(g)
-			return nil, g
-		}
+		// is wrong or damage follows it.
 		// A record whose declared length is a few bytes short (early RIPE
 		// TABLE_DUMP writers declare 4 bytes less than they write) is
 		// followed by a chain of good headers k bytes after its declared
@@ -383,6 +373,17 @@ func (r *Reader) Next() (*RawRecord, error) {
 				r.stats.LengthRepairs++
 				return rec, nil
 			}
+		}
+		nh := r.header(end)
+		cause := fmt.Errorf("implausible MRT header (type %d subtype %d length %d) after the %d-byte record at offset %d",
+			nh.Type, nh.Subtype, nh.Length, end, r.off)
+		// A resync point inside the record means its length overran the
+		// next record: drop it into the gap.
+		if q, ok := r.search(1, end); ok {
+			g := &GapError{Name: r.cfg.name, Start: r.off, End: r.off + int64(q), Cause: cause}
+			r.consume(q)
+			r.countGap(g)
+			return nil, g
 		}
 		// Deliver this record; the gap starts after it.
 		rec := r.deliver(h, end)
@@ -484,8 +485,8 @@ func (r *Reader) lengthOK(h Header) bool {
 
 // framingOK decides, in the normal path, whether header h at window
 // position p starts a record: a known type with a plausible length is
-// accepted at once; an unknown type only if the headers after it chain to a
-// known type (or to the end of the stream) within hops records.
+// accepted at once; an unknown type below 256 only if the headers after it
+// chain to a known type (or to the end of the stream) within hops records.
 func (r *Reader) framingOK(h Header, p int, hops int) bool {
 	if !r.lengthOK(h) {
 		return false
@@ -493,7 +494,9 @@ func (r *Reader) framingOK(h Header, p int, hops int) bool {
 	if knownType(h.Type, h.Subtype) {
 		return true
 	}
-	if hops == 0 {
+	if hops == 0 || h.Type >= 256 {
+		// Assigned MRT types are small; a type above 255 is most often
+		// the high half of a timestamp read at the wrong offset.
 		return false
 	}
 	e := p + HeaderLen + int(h.Length)
@@ -547,6 +550,13 @@ func (r *Reader) candidate(q int, ts uint32, haveTS bool, depth int) bool {
 	return false
 }
 
+// typeAt is the cheap first test of a resync candidate at window position
+// q (HeaderLen bytes must be there): a known type/subtype pair.
+func (r *Reader) typeAt(q int) bool {
+	b := r.win[r.lo+q+4 : r.lo+q+8]
+	return knownType(binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]))
+}
+
 // resyncAt reports whether a resync may restart at window position q: a
 // candidate near the last good record's time chaining 2 more headers, or,
 // for data from another time (e.g. concatenated dumps), any time within
@@ -574,7 +584,7 @@ func (r *Reader) search(from, to int) (int, bool) {
 		if r.fill(q+HeaderLen) < q+HeaderLen {
 			return 0, false
 		}
-		if r.resyncAt(q) {
+		if r.typeAt(q) && r.resyncAt(q) {
 			return q, true
 		}
 	}
@@ -599,7 +609,7 @@ func (r *Reader) scan() error {
 			r.consume(r.hi - r.lo)
 			break
 		}
-		if r.resyncAt(q) {
+		if r.typeAt(q) && r.resyncAt(q) {
 			r.consume(q)
 			break
 		}

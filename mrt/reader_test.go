@@ -732,3 +732,32 @@ func TestReaderCloseStopsGoroutines(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReaderUnknownTypes: a record of a type the package does not know is
+// framed like any other when the headers after it chain to known types; a
+// "type" of 256 or more (what a timestamp read at the wrong offset looks
+// like) is treated as damage.
+func TestReaderUnknownTypes(t *testing.T) {
+	orig := plainFile(t, "ripe-bgpdump/updates.20100722.2015.gz")
+	offs := records(t, orig)
+	n := len(offs)
+	const k = 300
+	setType := func(b []byte, i int, typ uint16) { binary.BigEndian.PutUint16(b[offs[i]+4:], typ) }
+
+	b := bytes.Clone(orig)
+	setType(b, k, 20)
+	setType(b, k+1, 20)
+	setType(b, n-1, TypeDie) // last record: ends exactly at EOF
+	g := readAll(t, b)
+	if g.final != io.EOF || len(g.gaps) != 0 || len(g.recs) != n || g.counts[[2]uint16{20, g.recs[k].h.Subtype}] == 0 || g.recs[n-1].h.Type != TypeDie {
+		t.Fatalf("final %v, gaps %v, %d records (want %d)", g.final, g.gaps, len(g.recs), n)
+	}
+	checkChain(t, g)
+
+	b = bytes.Clone(orig)
+	setType(b, k, 300)
+	g = readAll(t, b)
+	if g.final != io.EOF || len(g.gaps) != 1 || g.gaps[0].Start != int64(offs[k]) || g.gaps[0].End != int64(offs[k+1]) || len(g.recs) != n-1 {
+		t.Fatalf("type 300: final %v, gaps %v, %d records", g.final, g.gaps, len(g.recs))
+	}
+}
