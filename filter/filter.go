@@ -227,6 +227,11 @@ func (x *expr) probe(p *probe) tri {
 	}
 	switch x.op {
 	case opTerm:
+		// The peer question is asked once per RIB entry: answer the common
+		// peer clause without an interface call.
+		if c, ok := x.c.(*asnClause); ok && p.ask == askPeer {
+			return triOf(c.set.has(p.asn))
+		}
 		return x.c.probe(*p)
 	case opAnd:
 		res := yes
