@@ -90,7 +90,7 @@ func BGPDumpPrefix(rec *decode.Record, t decode.ElemType) string {
 //     communities.
 //
 // Elems should be given in bgpdump's order within an UPDATE (IPv4 before
-// IPv6, withdrawals before announcements); [BGPDump] does that.
+// IPv6, withdrawals before announcements); [Formatter] does that.
 func AppendBGPDumpElem(dst []byte, rec *decode.Record, e *decode.Elem) []byte {
 	dst = append(dst, BGPDumpPrefix(rec, e.Type)...)
 	dst = append(dst, '|')
@@ -277,69 +277,30 @@ func appendBGPDumpCommunities(dst []byte, cs []decode.Community) []byte {
 	return dst
 }
 
-// BGPDump formats the elems of one record in bgpdump's order: within an
-// UPDATE bgpdump prints withdrawals before announcements and IPv4 prefixes
-// before IPv6 ones, whatever their order on the wire.
-type BGPDump struct{}
-
-// AppendRecord appends the lines of rec's elems that keep (nil keeps all)
-// accepts, at most limit of them when limit >= 0, and returns the buffer and
-// the number of lines appended.
-func (BGPDump) AppendRecord(dst []byte, rec *decode.Record, elems []decode.Elem, keep func(*decode.Record, *decode.Elem) bool, limit int) ([]byte, int) {
-	n := 0
-	if rec.Format != decode.FormatBGP4MP && rec.Format != decode.FormatBGP4MPET && rec.Format != decode.FormatBGP {
-		for i := range elems {
-			if n == limit {
-				break
-			}
-			if keep == nil || keep(rec, &elems[i]) {
-				dst = AppendBGPDumpElem(dst, rec, &elems[i])
-				n++
-			}
-		}
-		return dst, n
+// updateOrder reports whether the elems of rec must be printed in the
+// order bgpreader and bgpdump both use for an UPDATE: IPv4 withdrawals (the
+// Withdrawn Routes field), IPv6 withdrawals (MP_UNREACH_NLRI), IPv4
+// announcements (the NLRI field), IPv6 announcements (MP_REACH_NLRI) —
+// whatever the order on the wire or the decoder's. It returns false when
+// elems are already in that order, which is the common case.
+func updateOrder(rec *decode.Record, elems []decode.Elem) bool {
+	switch rec.Format {
+	case decode.FormatBGP4MP, decode.FormatBGP4MPET, decode.FormatBGP, decode.FormatBMP:
+	default:
+		return false
 	}
-	// Four stable passes: W v4, W v6, then A v4, A v6; S and R keep
-	// their place at the front (they never share a record with A/W).
-	// Most UPDATEs are in that order already: then one pass does.
-	ordered, last := true, 0
+	last := 0
 	for i := range elems {
 		p := passOf(&elems[i])
 		if p < last {
-			ordered = false
-			break
+			return true
 		}
 		last = p
 	}
-	if ordered {
-		for i := range elems {
-			if n == limit {
-				break
-			}
-			if keep == nil || keep(rec, &elems[i]) {
-				dst = AppendBGPDumpElem(dst, rec, &elems[i])
-				n++
-			}
-		}
-		return dst, n
-	}
-	for pass := 0; pass < 4; pass++ {
-		for i := range elems {
-			e := &elems[i]
-			if n == limit {
-				return dst, n
-			}
-			if passOf(e) != pass || (keep != nil && !keep(rec, e)) {
-				continue
-			}
-			dst = AppendBGPDumpElem(dst, rec, e)
-			n++
-		}
-	}
-	return dst, n
+	return false
 }
 
-// passOf returns the rank of e in bgpdump's order: 0 W IPv4 (and S, R),
+// passOf returns the rank of e in that order: 0 W IPv4 (and S, R),
 // 1 W IPv6, 2 A IPv4, 3 A IPv6.
 func passOf(e *decode.Elem) int {
 	v6 := int(b2i(e.Prefix.Addr().Is6()))

@@ -80,8 +80,9 @@ func (o *Options) Validate() error {
 }
 
 // Formatter formats whole records: it adds bgpreader's dump start and end
-// lines around the elems of RIB records, bgpdump's ordering of elems and
-// the elem limit. The zero value prints bgpreader elem lines. It is not safe
+// lines around the elems of RIB records, orders the elems of an UPDATE as
+// bgpreader and bgpdump do (withdrawals then announcements, IPv4 then
+// IPv6) and applies the elem limit. The zero value prints bgpreader elem lines. It is not safe
 // for concurrent use.
 type Formatter struct {
 	o    Options
@@ -128,25 +129,33 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 	if f.left < 0 || f.left > 1<<30 {
 		limit = -1
 	}
+	dumpLines := f.o.Format == FormatBGPReader && rec.Type == decode.RecordRIB
+	if dumpLines && rec.DumpPos == decode.DumpStart {
+		dst = AppendBGPReaderRecord(dst, rec)
+	}
+	// One pass in decoder order, or four (W v4, W v6, A v4, A v6) when
+	// an UPDATE's elems need bgpreader's and bgpdump's order.
+	passes, reorder := 1, updateOrder(rec, elems)
+	if reorder {
+		passes = 4
+	}
 	n := 0
-	switch f.o.Format {
-	case FormatBGPDump:
-		dst, n = BGPDump{}.AppendRecord(dst, rec, elems, f.o.Keep, limit)
-	default:
-		dumpLines := f.o.Format == FormatBGPReader && rec.Type == decode.RecordRIB
-		if dumpLines && rec.DumpPos == decode.DumpStart {
-			dst = AppendBGPReaderRecord(dst, rec)
-		}
-		var tailOf *decode.Attrs // Attrs rendered in f.tail (this record only)
+	var tailOf *decode.Attrs // Attrs rendered in f.tail (this record only)
+	for pass := 0; pass < passes && n != limit; pass++ {
 		for i := range elems {
+			e := &elems[i]
+			if reorder && passOf(e) != pass {
+				continue
+			}
 			if n == limit {
 				break
 			}
-			e := &elems[i]
 			if f.o.Keep != nil && !f.o.Keep(rec, e) {
 				continue
 			}
 			switch {
+			case f.o.Format == FormatBGPDump:
+				dst = AppendBGPDumpElem(dst, rec, e)
 			case f.o.Format == FormatJSON:
 				dst = AppendJSONElem(dst, rec, e)
 			case e.Attrs != nil && (e.Type == decode.ElemAnnouncement || e.Type == decode.ElemRIB):
@@ -163,9 +172,9 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 			}
 			n++
 		}
-		if dumpLines && rec.DumpPos == decode.DumpEnd && n != limit {
-			dst = AppendBGPReaderRecord(dst, rec)
-		}
+	}
+	if dumpLines && rec.DumpPos == decode.DumpEnd && n != limit {
+		dst = AppendBGPReaderRecord(dst, rec)
 	}
 	f.count(n)
 	return dst, n

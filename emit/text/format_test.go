@@ -207,7 +207,7 @@ func TestBGPDumpOrder(t *testing.T) {
 	}
 	elems := []decode.Elem{mk(decode.ElemAnnouncement, "2001:db8::/32"), mk(decode.ElemAnnouncement, "10.0.0.0/8"),
 		mk(decode.ElemWithdrawal, "2001:db9::/32"), mk(decode.ElemWithdrawal, "11.0.0.0/8")}
-	out, n := BGPDump{}.AppendRecord(nil, &rec, elems, nil, -1)
+	out, n := NewFormatter(Options{Format: FormatBGPDump}).AppendRecord(nil, &rec, elems)
 	var prefixes []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		prefixes = append(prefixes, strings.Split(l, "|")[5])
@@ -215,8 +215,17 @@ func TestBGPDumpOrder(t *testing.T) {
 	if got, want := strings.Join(prefixes, " "), "11.0.0.0/8 2001:db9::/32 10.0.0.0/8 2001:db8::/32"; got != want || n != 4 {
 		t.Errorf("order %q (%d lines), want %q", got, n, want)
 	}
-	if _, n := (BGPDump{}).AppendRecord(nil, &rec, elems, nil, 3); n != 3 {
+	if _, n := NewFormatter(Options{Format: FormatBGPDump, Limit: 3}).AppendRecord(nil, &rec, elems); n != 3 {
 		t.Errorf("limit 3 printed %d", n)
+	}
+	// bgpreader (libbgpstream's MRT format) yields the same order.
+	out, _ = NewFormatter(Options{}).AppendRecord(nil, &rec, elems)
+	prefixes = prefixes[:0]
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		prefixes = append(prefixes, strings.Split(l, "|")[9])
+	}
+	if got, want := strings.Join(prefixes, " "), "11.0.0.0/8 2001:db9::/32 10.0.0.0/8 2001:db8::/32"; got != want {
+		t.Errorf("bgpreader order %q, want %q", got, want)
 	}
 }
 
