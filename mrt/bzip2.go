@@ -20,12 +20,13 @@ import (
 // finds the magics at bit granularity, workers decode blocks concurrently
 // and Read hands the outputs back in order.
 //
-// A worker decodes a block with the standard library by feeding it a
-// re-synthesised one-block stream: "BZh"+level, the block's bits re-aligned
-// to a byte, the end-of-stream magic and the stream CRC (for one block, the
-// block CRC). The worker feeds these streams one after another to a single
-// long-lived standard decoder, which reads concatenated streams and so keeps
-// its 3.6 MB work array instead of allocating one per block.
+// A worker decodes a block with this package's block decoder
+// (bzip2_block.go), which checks the block CRC and that the block ends
+// exactly at the next magic. On any error it decodes the block again with
+// the standard library, fed a re-synthesised one-block stream: "BZh"+level,
+// the block's bits re-aligned to a byte, the end-of-stream magic and the
+// stream CRC (for one block, the block CRC). Read folds the block CRCs and
+// checks each stream CRC.
 //
 // The magic can in principle occur inside compressed data (2^-48 per bit).
 // A block cut at such a false magic fails to decode; Read then decodes it
@@ -75,7 +76,10 @@ type bzJob struct {
 
 // Bzip2Reader decodes a bzip2 file (incl. concatenated streams) with
 // several goroutines decoding blocks in parallel. Its output equals
-// compress/bzip2's. Use NewBzip2Reader; Close stops the goroutines.
+// compress/bzip2's, except that a block failing its CRC is withheld whole
+// (compress/bzip2 hands out its bytes before noticing). Errors give the
+// compressed byte offset of the block. Use NewBzip2Reader; Close stops the
+// goroutines.
 type Bzip2Reader struct {
 	r       io.Reader
 	workers int
@@ -606,7 +610,9 @@ func (z *Bzip2Reader) runNative() {
 }
 
 // bzWorker decodes blocks with one long-lived standard-library decoder fed
-// with synthesised one-block streams through ReadByte.
+// with synthesised one-block streams through ReadByte, so that the decoder
+// keeps its 3.6 MB work array across blocks. It is the non-native worker,
+// kept to measure and test the native decoder against.
 type bzWorker struct {
 	z       *Bzip2Reader
 	job     *bzJob // block being decoded

@@ -202,7 +202,8 @@ func WithCompression(name string) ReaderOpt {
 }
 
 // WithBzip2Workers sets how many goroutines decode bzip2 blocks in parallel
-// (default 2). 0 uses the standard library's sequential decoder.
+// (default 2) with this package's block decoder (see NewBzip2Reader). 0 uses
+// the standard library's sequential decoder instead.
 func WithBzip2Workers(n int) ReaderOpt {
 	return optFunc(func(c *readerCfg) { c.bzip2Workers = n })
 }
@@ -213,6 +214,26 @@ func WithChunkSize(n int) ReaderOpt { return optFunc(func(c *readerCfg) { c.chun
 
 // Reader frames MRT records from a possibly compressed stream. It is not
 // safe for concurrent use. Call Close when done to stop its goroutines.
+//
+// Damaged framing. After each record the Reader peeks at the next 12 bytes;
+// while they form a plausible header (a known type/subtype, or a type below
+// 256 whose following headers are known; a length within WithMaxRecordLen)
+// nothing else is checked, so intact files are never scanned. Otherwise:
+//   - if a chain of good headers starts 1–8 bytes after the record's
+//     declared end, the record is delivered with those bytes
+//     (RawRecord.LengthShort; early RIPE TABLE_DUMP writers declare 4 bytes
+//     less than they write);
+//   - if a resync point lies inside the record, its length overran the next
+//     record: the record becomes part of a gap;
+//   - else the record is delivered and the bytes after it, up to the next
+//     resync point, are a gap.
+//
+// A resync point is an offset where a known type/subtype header with a
+// plausible length and a timestamp within WithMaxTimeSkew of the last good
+// record starts, and the next two headers chain from it (each at the
+// previous record's end or up to 8 bytes after it); or, for data from
+// another time, where four such headers chain with mutually consistent
+// timestamps. A gap comes back from Next as a *GapError.
 type Reader struct {
 	cfg         readerCfg
 	compression string
@@ -233,7 +254,6 @@ type Reader struct {
 	haveTS   bool
 	resync   bool  // scanning for a resync point
 	gapStart int64 // stream offset where the current gap starts
-	pending  *GapError
 	// lastShort is the LengthShort of the last repaired record.
 	lastShort int
 	// pendingCause is the cause of the gap being scanned.
@@ -312,11 +332,6 @@ func (r *Reader) Close() error {
 // the input ends inside a record or decompression fails, and io.EOF at the
 // clean end. The record and its Body are valid until the next call.
 func (r *Reader) Next() (*RawRecord, error) {
-	if r.pending != nil {
-		g := r.pending
-		r.pending = nil
-		return nil, g
-	}
 	if r.done {
 		return nil, io.EOF
 	}
