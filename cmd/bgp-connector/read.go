@@ -159,6 +159,15 @@ type readConfig struct {
 	// ReaderOpts are extra options for the MRT reader (tests use small
 	// buffers).
 	ReaderOpts []mrt.ReaderOpt
+	// Now, when set, replaces the clock that dates dumps (tests).
+	Now func() time.Time
+}
+
+func (c *readConfig) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // readSummary counts what a read saw.
@@ -231,7 +240,9 @@ func readInputs(ctx context.Context, cfg *readConfig, names []string, stdin io.R
 // readInput reads one input through w.
 func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reader, w *text.Writer, errOut io.Writer, sum *readSummary, prog *progress) error {
 	var r io.Reader
-	dumpTime := int64(-1)
+	// bgpreader's singlefile interface dates the dump of a file by when it
+	// queued the file for reading (the dump-time column of record lines).
+	dumpTime := cfg.now().Unix()
 	if name == "-" {
 		r = stdin
 	} else {
@@ -240,11 +251,6 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 			return err
 		}
 		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			// bgpreader's singlefile interface dates a dump by the file's
-			// modification time.
-			dumpTime = fi.ModTime().Unix()
-		}
 		r = f
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -284,9 +290,6 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 		err := sc.Fill(b, batchElems, batchRecords)
 		for i := range b.Records {
 			rec := &b.Records[i]
-			if dumpTime < 0 {
-				dumpTime = rec.DumpTime
-			}
 			rec.DumpTime = dumpTime
 			// bgpreader's dump starts at the first RIB record: a
 			// PEER_INDEX_TABLE is internal to the dump and not printed.
@@ -372,9 +375,7 @@ func readBMP(ctx context.Context, cfg *readConfig, name string, r io.Reader, typ
 			}
 		}
 		res.Record.Offset = sr.Offset()
-		if dumpTime >= 0 {
-			res.Record.DumpTime = dumpTime
-		}
+		res.Record.DumpTime = dumpTime
 		ri := b.AddRecord(&res.Record)
 		var src, own *decode.Attrs // elems of one UPDATE share their Attrs
 		for i := range res.Elems {

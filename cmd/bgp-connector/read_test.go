@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -158,5 +159,34 @@ func TestReadCommand(t *testing.T) {
 	var ue usageError
 	if !errors.As(err, &ue) {
 		t.Errorf("bad format: %v, want a usage error", err)
+	}
+}
+
+// TestReadDumpLines checks bgpreader's dump lines on a TABLE_DUMP_V2 RIB:
+// R|B before the first RIB entry (not at the PEER_INDEX_TABLE, which is not
+// printed), R|E after the last, both dated by when the input was opened.
+func TestReadDumpLines(t *testing.T) {
+	f := corpusFile(t, "mrtparse/quagga_rib")
+	var out, errOut bytes.Buffer
+	cfg := readConfig{Project: "singlefile", Collector: "singlefile", Type: "auto",
+		Now: func() time.Time { return time.Unix(1659827072, 0) }}
+	if _, err := readInputs(context.Background(), &cfg, []string{f}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	// MANIFEST: PEER_INDEX_TABLE + 6 RIB records, 9 entries, at 1486802400.
+	if len(lines) != 11 {
+		t.Fatalf("%d lines, want 9 entries + 2 dump lines:\n%s", len(lines), out.String())
+	}
+	if want := "R|B|1486802400.000000|singlefile|singlefile|||V|1659827072"; lines[0] != want {
+		t.Errorf("first line %q, want %q", lines[0], want)
+	}
+	if want := "R|E|1486802400.000000|singlefile|singlefile|||V|1659827072"; lines[10] != want {
+		t.Errorf("last line %q, want %q", lines[10], want)
+	}
+	for _, l := range lines[1:10] {
+		if !strings.HasPrefix(l, "R|R|1486802400.000000|singlefile|singlefile|||65000|") {
+			t.Errorf("entry line %q", l)
+		}
 	}
 }
