@@ -173,6 +173,12 @@ func (c *Connector) Run(ctx context.Context) error {
 	}
 	defer c.prod.Close()
 
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = c.prod.Ping(pctx)
+	pcancel()
+	if err != nil {
+		return fmt.Errorf("cannot reach Kafka at %v: %w", c.brokers, err)
+	}
 	if err := c.ensureTopics(ctx); err != nil {
 		return err
 	}
