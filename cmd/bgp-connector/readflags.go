@@ -14,13 +14,13 @@ func addFilterFlags(fs *pflag.FlagSet) *filter.Flags {
 	fs.StringVarP(&fl.Filter, "filter", "f", "",
 		`filter string in BGPStream's language, e.g. "collector rrc00 and type updates and prefix more 10.0.0.0/8"; `+
 			`also or, not, parentheses, extcommunity, largecommunity, peerip, nexthop, pathid, time`)
-	fs.StringArrayVarP(&fl.Projects, "project", "p", nil,
+	fs.StringArrayVarP(&fl.Projects, "filter-project", "p", nil,
 		"only records of this project (ris, routeviews, singlefile...); repeatable or comma-separated")
-	fs.StringArrayVarP(&fl.Collectors, "collector", "c", nil,
+	fs.StringArrayVarP(&fl.Collectors, "filter-collector", "c", nil,
 		"only records of this collector (rrc00, route-views2...); repeatable or comma-separated")
-	fs.StringArrayVarP(&fl.Routers, "router", "R", nil,
+	fs.StringArrayVarP(&fl.Routers, "filter-router", "R", nil,
 		"only records of this BMP router; repeatable or comma-separated")
-	fs.StringArrayVarP(&fl.Types, "type", "t", nil,
+	fs.StringArrayVarP(&fl.Types, "record-type", "t", nil,
 		"only records of this type: ribs or updates; repeatable")
 	fs.StringArrayVarP(&fl.PeerASNs, "peer-asn", "j", nil,
 		"only elems from this peer ASN; repeatable or comma-separated")
