@@ -68,24 +68,29 @@ func render(i int, res *openbmp.Result) seen {
 	for _, e := range res.Elems {
 		var r route
 		if e.Type == decode.ElemAnnouncement {
-			r.nextHop = e.NextHop.String()
-			r.asPath = e.Attrs.ASPath.String()
-			var cs []string
-			for _, c := range e.Attrs.Communities {
-				cs = append(cs, string(c.AppendText(nil)))
-			}
-			slices.Sort(cs)
-			r.comms = strings.Join(cs, ",")
-			var ls []string
-			for _, c := range e.Attrs.LargeCommunities {
-				ls = append(ls, string(c.AppendText(nil)))
-			}
-			slices.Sort(ls)
-			r.large = strings.Join(ls, ",")
+			r = routeOf(e.NextHop, e.Attrs)
 		}
 		s.routes = append(s.routes, r)
 	}
 	return s
+}
+
+// routeOf renders a route's next hop and attributes for comparison.
+func routeOf(nh netip.Addr, a *decode.Attrs) route {
+	r := route{nextHop: nh.String(), asPath: a.ASPath.String()}
+	var cs []string
+	for _, c := range a.Communities {
+		cs = append(cs, string(c.AppendText(nil)))
+	}
+	slices.Sort(cs)
+	r.comms = strings.Join(cs, ",")
+	var ls []string
+	for _, c := range a.LargeCommunities {
+		ls = append(ls, string(c.AppendText(nil)))
+	}
+	slices.Sort(ls)
+	r.large = strings.Join(ls, ",")
+	return r
 }
 
 func viewOf(e *decode.Elem) view {
@@ -128,29 +133,36 @@ func tablesFrom(msgs []seen) map[view]map[netip.Prefix]route {
 // without the withdrawn ones if withdrawn. r2 prepends its ASN; r1's import
 // policy adds gobgpTagged after the pre-policy view.
 func expected(v view, withdrawn bool) map[netip.Prefix]route {
+	tag := ""
+	if v != viewPre {
+		tag = gobgpTagged
+	}
+	return expectedFrom(gobgpR2ASN, tag, withdrawn)
+}
+
+// expectedFrom returns gobgpRoutes as announced by a gobgpd speaker of AS
+// origin (which prepends its ASN), with community tag added if not empty.
+func expectedFrom(origin uint32, tag string, withdrawn bool) map[netip.Prefix]route {
 	m := map[netip.Prefix]route{}
 	for _, r := range gobgpRoutes {
 		if withdrawn && r.withdrawn {
 			continue
 		}
-		path := strconv.FormatUint(uint64(gobgpR2ASN), 10)
+		path := strconv.FormatUint(uint64(origin), 10)
 		for _, a := range r.path {
 			path += " " + strconv.FormatUint(uint64(a), 10)
 		}
 		comms := slices.Clone(r.comms)
-		if v != viewPre {
-			comms = append(comms, gobgpTagged)
+		if tag != "" {
+			comms = append(comms, tag)
 		}
-		sortComms(comms)
+		slices.Sort(comms)
 		large := slices.Clone(r.large)
 		slices.Sort(large)
 		m[netip.MustParsePrefix(r.prefix)] = route{nextHop: r.nextHop, asPath: path, comms: strings.Join(comms, ","), large: strings.Join(large, ",")}
 	}
 	return m
 }
-
-// sortComms sorts "a:b" strings as decode's text does after slices.Sort.
-func sortComms(c []string) { slices.Sort(c) }
 
 func diffTables(got, want map[netip.Prefix]route) string {
 	var b strings.Builder

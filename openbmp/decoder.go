@@ -345,6 +345,9 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 	case MsgRouteMonitoring:
 		return d.routeMonitoring(res, body, off)
 	case MsgStatisticsReport:
+		if r := d.router(res.Key, false); r != nil {
+			d.setRouterName(res, r)
+		}
 		ph := &res.Peer
 		proto := Stat{RouterIP: res.Record.RouterIP, PeerIP: ph.Addr, PeerASN: ph.ASN, PeerType: ph.Type,
 			PeerDistinguisher: ph.Distinguisher, Time: ph.Time}
