@@ -60,8 +60,10 @@ type Options struct {
 	Records bool
 	// Keep, when set, selects the elems printed (a filter's Match).
 	Keep KeepFunc
-	// Limit stops the output after this many lines of elems (or records
-	// with Records), like bgpreader -n. Zero means no limit.
+	// Limit stops the output after this many records, like bgpreader -n
+	// ("process at most N records"): the elems of those records are all
+	// printed. PEER_INDEX_TABLEs and records rejected whole by a
+	// pre-filter do not count. Zero means no limit.
 	Limit int64
 }
 
@@ -82,11 +84,11 @@ func (o *Options) Validate() error {
 // Formatter formats whole records: it adds bgpreader's dump start and end
 // lines around the elems of RIB records, orders the elems of an UPDATE as
 // bgpreader and bgpdump do (withdrawals then announcements, IPv4 then
-// IPv6) and applies the elem limit. The zero value prints bgpreader elem lines. It is not safe
+// IPv6) and applies the record limit. The zero value prints bgpreader elem lines. It is not safe
 // for concurrent use.
 type Formatter struct {
 	o    Options
-	left int64  // output lines still allowed; <0 unlimited
+	left int64  // records still allowed; <0 unlimited
 	tail []byte // rendered attribute columns, reused within a record
 }
 
@@ -106,28 +108,25 @@ func (f *Formatter) Done() bool { return f.left == 0 }
 // buffer and the number of elem (or record) lines appended.
 //
 // TABLE_DUMP_V2 PEER_INDEX_TABLE records print nothing: like bgpreader, the
-// table is an internal of the dump. In elem mode with the bgpreader format a
-// RIB record at the start (end) of its dump is preceded (followed) by a
-// record line with dump position B (E), as bgpreader prints them.
+// table is an internal of the dump. Records a pre-filter rejected as a
+// whole (status filtered-source) print nothing either. In elem mode with the
+// bgpreader format a RIB record at the start (end) of its dump is preceded
+// (followed) by a record line with dump position B (E), as bgpreader prints
+// them. Every other record counts towards Options.Limit.
 func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.Elem) ([]byte, int) {
-	if f.left == 0 || isPeerIndex(rec) {
+	if f.left == 0 || isPeerIndex(rec) || rec.Status == decode.StatusFilteredSource {
 		return dst, 0
 	}
+	if f.left > 0 {
+		f.left--
+	}
 	if f.o.Records {
-		if rec.Status == decode.StatusFilteredSource {
-			return dst, 0
-		}
 		if f.o.Format == FormatJSON {
 			dst = AppendJSONRecord(dst, rec, len(elems))
 		} else {
 			dst = AppendBGPReaderRecord(dst, rec)
 		}
-		f.count(1)
 		return dst, 1
-	}
-	limit := int(f.left)
-	if f.left < 0 || f.left > 1<<30 {
-		limit = -1
 	}
 	dumpLines := f.o.Format == FormatBGPReader && rec.Type == decode.RecordRIB
 	if dumpLines && rec.DumpPos == decode.DumpStart {
@@ -141,14 +140,11 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 	}
 	n := 0
 	var tailOf *decode.Attrs // Attrs rendered in f.tail (this record only)
-	for pass := 0; pass < passes && n != limit; pass++ {
+	for pass := 0; pass < passes; pass++ {
 		for i := range elems {
 			e := &elems[i]
 			if reorder && passOf(e) != pass {
 				continue
-			}
-			if n == limit {
-				break
 			}
 			if f.o.Keep != nil && !f.o.Keep(rec, e) {
 				continue
@@ -173,17 +169,10 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 			n++
 		}
 	}
-	if dumpLines && rec.DumpPos == decode.DumpEnd && n != limit {
+	if dumpLines && rec.DumpPos == decode.DumpEnd {
 		dst = AppendBGPReaderRecord(dst, rec)
 	}
-	f.count(n)
 	return dst, n
-}
-
-func (f *Formatter) count(n int) {
-	if f.left > 0 {
-		f.left -= int64(min(int64(n), f.left))
-	}
 }
 
 // isPeerIndex reports a TABLE_DUMP_V2 PEER_INDEX_TABLE record.

@@ -215,8 +215,12 @@ func TestBGPDumpOrder(t *testing.T) {
 	if got, want := strings.Join(prefixes, " "), "11.0.0.0/8 2001:db9::/32 10.0.0.0/8 2001:db8::/32"; got != want || n != 4 {
 		t.Errorf("order %q (%d lines), want %q", got, n, want)
 	}
-	if _, n := NewFormatter(Options{Format: FormatBGPDump, Limit: 3}).AppendRecord(nil, &rec, elems); n != 3 {
-		t.Errorf("limit 3 printed %d", n)
+	lim := NewFormatter(Options{Format: FormatBGPDump, Limit: 1})
+	if _, n := lim.AppendRecord(nil, &rec, elems); n != 4 || !lim.Done() {
+		t.Errorf("limit 1 record printed %d lines (done %v), want all 4 of the record", n, lim.Done())
+	}
+	if out, n := lim.AppendRecord(nil, &rec, elems); n != 0 || len(out) != 0 {
+		t.Errorf("past the limit: %d lines %q", n, out)
 	}
 	// bgpreader (libbgpstream's MRT format) yields the same order.
 	out, _ = NewFormatter(Options{}).AppendRecord(nil, &rec, elems)
@@ -279,8 +283,11 @@ func TestFormatterDumpLinesAndLimit(t *testing.T) {
 	f := NewFormatter(Options{Limit: 2})
 	out, n := f.AppendRecord(nil, &rec, elems)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if n != 2 || len(lines) != 3 || !strings.HasPrefix(lines[0], "R|B|") || !f.Done() {
-		t.Errorf("limit 2: n=%d done=%v\n%s", n, f.Done(), out)
+	if n != 3 || len(lines) != 4 || !strings.HasPrefix(lines[0], "R|B|") || f.Done() {
+		t.Errorf("limit 2, first record: n=%d done=%v\n%s", n, f.Done(), out)
+	}
+	if _, n := f.AppendRecord(nil, &rec, elems); n != 3 || !f.Done() {
+		t.Errorf("limit 2, second record: n=%d done=%v", n, f.Done())
 	}
 	pit := decode.Record{Type: decode.RecordRIB, Format: decode.FormatTableDumpV2, MRTSubtype: 1}
 	if out, _ := NewFormatter(Options{}).AppendRecord(nil, &pit, nil); len(out) != 0 {

@@ -9,8 +9,8 @@ import (
 	"github.com/bgp-connector/bgp-connector/decode"
 )
 
-// ErrLimit is returned by Writer.Write once Options.Limit lines have been
-// written: the producer should stop reading.
+// ErrLimit is returned by Writer.Write once Options.Limit records have been
+// printed: the producer should stop reading.
 var ErrLimit = errors.New("output limit reached")
 
 // Stats count what a Writer printed.
