@@ -310,6 +310,7 @@ type Problem struct {
 	Msg string
 }
 
+// String returns "origin: key: message".
 func (p Problem) String() string {
 	switch {
 	case p.Key == "":

@@ -61,8 +61,10 @@ func ClientOpts(c *Config, brokers []string, log *slog.Logger) ([]kgo.Opt, error
 // that the client's chatter stays out of the connector's log.
 type slogLogger struct{ l *slog.Logger }
 
+// Level is franz-go's Logger.Level.
 func (s slogLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
 
+// Log is franz-go's Logger.Log.
 func (s slogLogger) Log(level kgo.LogLevel, msg string, kv ...any) {
 	switch level {
 	case kgo.LogLevelError:

@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Partition is the records of one input partition in one Batch, in offset
@@ -193,14 +195,14 @@ func (s *Source) commit(ctx context.Context, offs map[string]map[int32]kgo.Epoch
 		return nil
 	}
 	var errs []error
-	s.cl.CommitOffsetsSync(ctx, todo, func(_ *kgo.Client, _ *kmsgReq, resp *kmsgResp, err error) {
+	s.cl.CommitOffsetsSync(ctx, todo, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			errs = append(errs, err)
 			return
 		}
 		for _, t := range resp.Topics {
 			for _, p := range t.Partitions {
-				if e := kerrOf(p.ErrorCode); e != nil {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil {
 					errs = append(errs, fmt.Errorf("commit %s/%d: %w", t.Topic, p.Partition, e))
 					continue
 				}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/emit"
@@ -20,7 +21,7 @@ type yieldFunc func(rec *decode.Record, elems []decode.Elem, stats []emit.Stat)
 // the partition. A non-nil error means the value is undecodable: it goes to
 // the dead letter topic or stops the task.
 type inputDecoder interface {
-	decode(value []byte, offset int64, ts interface{ UnixMicro() int64 }, yield yieldFunc) error
+	decode(value []byte, offset int64, ts time.Time, yield yieldFunc) error
 }
 
 // inputFactory makes the decoders of one input format.
@@ -92,7 +93,7 @@ type mrtDecoder struct {
 // length (4).
 const mrtHeaderLen = 12
 
-func (d *mrtDecoder) decode(value []byte, offset int64, _ interface{ UnixMicro() int64 }, yield yieldFunc) error {
+func (d *mrtDecoder) decode(value []byte, offset int64, _ time.Time, yield yieldFunc) error {
 	for at := 0; at < len(value); {
 		if len(value)-at < mrtHeaderLen {
 			return fmt.Errorf("mrt: header at byte %d: %w: need %d bytes, %d present", at, decode.ErrTruncated, mrtHeaderLen, len(value)-at)

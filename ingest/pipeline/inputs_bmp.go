@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/openbmp"
@@ -28,7 +29,7 @@ type bmpDecoder struct {
 	stats []emit.Stat
 }
 
-func (d *bmpDecoder) decode(value []byte, offset int64, ts interface{ UnixMicro() int64 }, yield yieldFunc) error {
+func (d *bmpDecoder) decode(value []byte, offset int64, ts time.Time, yield yieldFunc) error {
 	if err := d.dec.Decode(value, &d.res); err != nil {
 		return err
 	}

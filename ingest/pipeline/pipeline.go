@@ -98,10 +98,6 @@ func New(cfg *ingest.Config, log *slog.Logger, opts ...Option) (*Connector, erro
 	}
 	var err error
 	if c.filter, err = newFilter(cfg.Filter); err != nil {
-		where := cfg.Origin("filter")
-		if where != "" {
-			where += ": "
-		}
 		return nil, &ingest.ConfigError{Problems: []ingest.Problem{{Key: "filter", Origin: cfg.Origin("filter"), Msg: err.Error()}}}
 	}
 	if c.inputs, err = newInputFactory(cfg); err != nil {

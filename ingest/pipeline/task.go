@@ -14,6 +14,7 @@ import (
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/schema"
 )
 
 // pollMax bounds the records one poll hands to a task.
@@ -197,6 +198,6 @@ func (t *task) emit(rec *decode.Record, elems []decode.Elem, stats []emit.Stat) 
 	}
 	for i := range stats {
 		t.w.Stat(t.ctx, &t.in, rec, &stats[i])
-		t.c.Stats.Elems[4].Add(1)
+		t.c.Stats.Elems[schema.Stats].Add(1)
 	}
 }
