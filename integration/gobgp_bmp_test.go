@@ -188,7 +188,7 @@ func TestGoBGPBMP(t *testing.T) {
 	check.final(frames)
 	if *recordGoBGP {
 		out := filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")
-		if err := os.WriteFile(out, wrapOpenBMP(frames, gobgpR1), 0o644); err != nil {
+		if err := os.WriteFile(out, wrapOpenBMP(frames, gobgpR1, gobgpRouterGroup), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %d BMP messages to %s", len(frames), out)

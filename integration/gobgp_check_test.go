@@ -319,7 +319,7 @@ func (c *gobgpChecker) final(frames []bmpFrame) {
 		t.Errorf("message counts %v", counts)
 	}
 	// The same stream in OpenBMP frames, as the recorded capture holds it.
-	wrapped := wrapOpenBMP(frames, gobgpR1)
+	wrapped := wrapOpenBMP(frames, gobgpR1, gobgpRouterGroup)
 	sr := openbmp.NewStreamReader(bytes.NewReader(wrapped), openbmp.KindUnknown)
 	d := openbmp.NewDecoder()
 	var res openbmp.Result

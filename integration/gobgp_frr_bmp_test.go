@@ -259,4 +259,11 @@ func TestFRRBMP(t *testing.T) {
 		t.Errorf("message counts %v, %d stats", counts, stats)
 	}
 	t.Logf("FRR: %d BMP messages, %v", len(frames), counts)
+	if *recordGoBGP {
+		out := filepath.Join("..", "testdata", "gobgp", "frr-bmp.obmp")
+		if err := os.WriteFile(out, wrapOpenBMP(frames, frrR3, "frr"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %d BMP messages to %s", len(frames), out)
+	}
 }

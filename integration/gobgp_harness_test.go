@@ -246,7 +246,7 @@ const (
 
 // wrapOpenBMP wraps each frame in an OpenBMP v1.7 binary header as an
 // OpenBMP collector would publish it on openbmp.bmp_raw.
-func wrapOpenBMP(frames []bmpFrame, router netip.Addr) []byte {
+func wrapOpenBMP(frames []bmpFrame, router netip.Addr, group string) []byte {
 	h := openbmp.Header{
 		Flags:         openbmp.FlagRouterMessage,
 		ObjectType:    openbmp.ObjectBMPRaw,
@@ -254,7 +254,7 @@ func wrapOpenBMP(frames []bmpFrame, router netip.Addr) []byte {
 		AdminID:       gobgpAdminID,
 		RouterHash:    md5.Sum([]byte(router.String())),
 		RouterIP:      router,
-		RouterGroup:   gobgpRouterGroup,
+		RouterGroup:   group,
 		RowCount:      1,
 	}
 	var out []byte
