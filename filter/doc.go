@@ -54,13 +54,21 @@
 // bgpreader prints it ([decode.ASPath.AppendText]); '_' is Cisco's boundary:
 // start, end, space, and the segment punctuation { } , ( ) [ ] < > (BGPStream
 // documents start, end, space, { } and ,; confederation and unknown segment
-// brackets are added here). The forms _N_, ^N_, _N$, ^N$ and .* are answered
-// on the ASN list directly, without rendering or regexp.
+// brackets are added here). The forms _N_, ^N_, _N$, ^N$ and .*, with N one
+// ASN or an alternation (N1|N2|...), are answered on the ASN list directly,
+// without rendering or regexp. Other regexes made of ASNs, '_', '^', '$' and
+// ".*" first check that the ASNs they need are in the path, so the regexp
+// runs only on candidate paths.
 //
-// Prefix sets of any size are compiled into per-family sorted tables with a
-// direct index on 16 address bits (a stride-16 root with sorted leaves): an
-// exact, more, less or any test costs one index read and a binary search of
-// a few entries.
+// Prefix sets of any size are compiled, per address family, into sorted
+// tables of 64-bit keys (address bits and length; IPv6 sets with prefixes
+// longer than /56 use 128-bit keys) with a direct index on up to 16 address
+// bits: a stride-16 trie root whose leaves are sorted runs. Since prefixes
+// nest or are disjoint, exact, more, less and any each cost one index read
+// and a binary search of a few entries (about 15-25 ns on 100 k real
+// prefixes, see BenchmarkPrefix100k).
+//
+// The nesting of parentheses and "not" is limited to 200 levels.
 //
 // # Evaluation and concurrency
 //

@@ -269,7 +269,7 @@ func (x *expr) probe(p *probe) tri {
 // match (project, collector, router, type, resourcetype, time window and the
 // elem types a record of r's type yields).
 func (f *Filter) MatchRecord(r *decode.Record) bool {
-	if f == nil || f.root == nil || !f.hasRecord {
+	if f == nil || f.root == nil || !f.hasRecord || r == nil {
 		return true
 	}
 	return f.root.probe(&probe{ask: askRecord, r: r}) != no

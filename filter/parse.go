@@ -83,9 +83,14 @@ func (t token) raw(expr string) string { return expr[t.pos:t.end] }
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 type parser struct {
-	expr string
-	pos  int
+	expr  string
+	pos   int
+	depth int // nesting of '(' and 'not'
 }
+
+// maxDepth bounds the nesting of parentheses and 'not', so that a hostile
+// filter cannot exhaust the stack of the parser or of Match.
+const maxDepth = 200
 
 func (p *parser) skipSpace() int {
 	i := p.pos
@@ -243,6 +248,11 @@ func (p *parser) parseAnd() (*expr, error) {
 
 func (p *parser) parseUnary() (*expr, error) {
 	t := p.peekTerm()
+	if (t.kind == tokLParen || isKeyword(t, "not")) && p.depth >= maxDepth {
+		return nil, p.errAt(t, "filter nested more than %d levels deep: expected fewer parentheses and 'not's", maxDepth)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	switch t.kind {
 	case tokEOF:
 		if strings.TrimSpace(p.expr) == "" {

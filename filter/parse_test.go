@@ -62,6 +62,8 @@ func TestParseErrors(t *testing.T) {
 		{"(peer 1) peer 2", 9, "peer", `unexpected "peer": expected 'and', 'or' or the end of the filter`},
 		{"((peer 1) peer 2)", 10, "peer", `unexpected "peer": expected 'and', 'or' or ')' to close the '(' at column 1`},
 		{"(peer 1) (", 9, "(", `unexpected "(": expected 'and', 'or' or the end of the filter`},
+		{strings.Repeat("(", 250) + "peer 1", 200, "(", "filter nested more than 200 levels deep"},
+		{strings.Repeat("not ", 250) + "peer 1", 800, "not", "filter nested more than 200 levels deep"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.expr, func(t *testing.T) {
