@@ -16,9 +16,26 @@ func appendUint32(dst []byte, v uint32) []byte {
 	if v < 10 {
 		return append(dst, byte('0'+v))
 	}
-	n := 2
-	for t := v; t >= 100; t /= 10 {
-		n++
+	var n int
+	switch {
+	case v < 100:
+		n = 2
+	case v < 1000:
+		n = 3
+	case v < 10000:
+		n = 4
+	case v < 100000:
+		n = 5
+	case v < 1000000:
+		n = 6
+	case v < 10000000:
+		n = 7
+	case v < 100000000:
+		n = 8
+	case v < 1000000000:
+		n = 9
+	default:
+		n = 10
 	}
 	l := len(dst)
 	if cap(dst)-l < n {
