@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -31,6 +32,8 @@ func needReal(t testing.TB) {
 // fileResult is what decoding one file gave.
 type fileResult struct {
 	counts   map[MessageType]int
+	types    map[int]int // per-peer header peer type -> messages
+	flags    map[int]int // per-peer header flags byte -> messages
 	elems    int
 	stats    int
 	frames   int
@@ -45,7 +48,7 @@ func decodeFile(t testing.TB, path string, d *Decoder, each func(*Result)) fileR
 	if err != nil {
 		t.Fatal(err)
 	}
-	fr := fileResult{counts: map[MessageType]int{}, tailType: -1}
+	fr := fileResult{counts: map[MessageType]int{}, types: map[int]int{}, flags: map[int]int{}, tailType: -1}
 	sr := NewStreamReader(bytes.NewReader(b), KindUnknown)
 	var res Result
 	for {
@@ -66,6 +69,10 @@ func decodeFile(t testing.TB, path string, d *Decoder, each func(*Result)) fileR
 			continue
 		}
 		fr.counts[res.MsgType]++
+		if res.MsgType.hasPeerHeader() {
+			fr.types[int(res.Peer.Type)]++
+			fr.flags[int(res.Peer.Flags)]++
+		}
 		fr.elems += len(res.Elems)
 		fr.stats += len(res.Stats)
 		if each != nil {
@@ -135,6 +142,21 @@ func parseStreamCounts(t *testing.T, s string) map[MessageType]int {
 	return m
 }
 
+// parseIntMap reads "{0: 78, 3: 24}" or "{'0x00': 72, '0x40': 6}".
+func parseIntMap(t *testing.T, s string) map[int]int {
+	t.Helper()
+	m := map[int]int{}
+	for _, kv := range regexp.MustCompile(`'?(0x[0-9a-f]+|\d+)'?: (\d+)`).FindAllStringSubmatch(s, -1) {
+		k, err := strconv.ParseInt(kv[1], 0, 32)
+		if err != nil {
+			t.Fatalf("key %q in %q", kv[1], s)
+		}
+		n, _ := strconv.Atoi(kv[2])
+		m[int(k)] = n
+	}
+	return m
+}
+
 // parsePcapCounts reads "PU(3)=18 INIT(4)=1 RM(0)=84".
 func parsePcapCounts(s string) map[MessageType]int {
 	m := map[MessageType]int{}
@@ -176,7 +198,8 @@ func equalCounts(a, b map[MessageType]int) bool {
 }
 
 // TestRealStreamCounts decodes every extracted BMP stream and compares the
-// count of each message type with the MANIFEST's extracted-stream table.
+// count of each message type, and of per-peer headers by peer type and by
+// flags, with the MANIFEST's extracted-stream table.
 // BMP v4 streams must be
 // rejected with ErrVersion at offset 0.
 func TestRealStreamCounts(t *testing.T) {
@@ -210,6 +233,15 @@ func TestRealStreamCounts(t *testing.T) {
 			}
 			if !equalCounts(got, want) {
 				t.Errorf("counts %v, MANIFEST %v", countsString(got), countsString(want))
+			}
+			// Per-peer headers: messages by peer type and by flags byte.
+			if wt := parseIntMap(t, r.cells[6]); len(wt) == 0 && len(fr.types) > 0 {
+				t.Errorf("MANIFEST row has no peer types: %q", r.cells[6])
+			} else if !maps.Equal(fr.types, wt) {
+				t.Errorf("peer types %v, MANIFEST %v", fr.types, wt)
+			}
+			if wf := parseIntMap(t, r.cells[7]); !maps.Equal(fr.flags, wf) {
+				t.Errorf("peer flags %v, MANIFEST %v", fr.flags, wf)
 			}
 		})
 	}
