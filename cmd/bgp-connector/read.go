@@ -209,7 +209,7 @@ func readInputs(ctx context.Context, cfg *readConfig, names []string, stdin io.R
 	}
 	var errs []error
 	for _, name := range names {
-		if ctx != nil && ctx.Err() != nil {
+		if (ctx != nil && ctx.Err() != nil) || errors.Is(w.Err(), text.ErrLimit) {
 			break
 		}
 		sum.Files++
