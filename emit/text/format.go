@@ -128,7 +128,8 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 		}
 		return dst, 1
 	}
-	dumpLines := f.o.Format == FormatBGPReader && rec.Type == decode.RecordRIB
+	// bgpreader skips invalid records whole, dump lines included.
+	dumpLines := f.o.Format == FormatBGPReader && rec.Type == decode.RecordRIB && rec.Status == decode.StatusValid
 	if dumpLines && rec.DumpPos == decode.DumpStart {
 		dst = AppendBGPReaderRecord(dst, rec)
 	}

@@ -298,6 +298,10 @@ func TestFormatterDumpLinesAndLimit(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "R|E|") {
 		t.Errorf("end of dump:\n%s", out)
 	}
+	rec.Status = decode.StatusCorruptedRecord
+	if out, _ := NewFormatter(Options{}).AppendRecord(nil, &rec, nil); len(out) != 0 {
+		t.Errorf("corrupted record printed dump lines %q", out)
+	}
 	if err := (&Options{Format: FormatBGPDump, Records: true}).Validate(); err == nil {
 		t.Error("bgpdump records accepted")
 	}
