@@ -48,9 +48,10 @@ func WithBGPStreamPeerState(on bool) DecoderOpt {
 }
 
 // WithMaxSessions bounds the number of peer sessions remembered across all
-// routers. When a Peer Up would exceed it, the least recently used router's
-// sessions are dropped (its later Route Monitoring decodes with defaults and
-// is marked NoPeerUp). Default 100000.
+// routers, and the number of routers. When a Peer Up (or a new router)
+// would exceed it, the least recently used router is forgotten (its later
+// Route Monitoring decodes with defaults and is marked NoPeerUp); finding it
+// scans the routers. Default 100000.
 func WithMaxSessions(n int) DecoderOpt {
 	return optFunc(func(c *config) { c.maxSessions = max(n, 1) })
 }
@@ -157,6 +158,9 @@ func (d *Decoder) router(k RouterKey, create bool) *routerState {
 		if !create {
 			return nil
 		}
+		if len(d.routers) >= d.cfg.maxSessions {
+			d.evict(nil)
+		}
 		r = &routerState{sessions: map[peerKey]*session{}}
 		d.routers[k] = r
 	}
@@ -165,7 +169,8 @@ func (d *Decoder) router(k RouterKey, create bool) *routerState {
 	return r
 }
 
-// evict drops the least recently used router other than keep.
+// evict drops the least recently used router other than keep (which may be
+// nil).
 func (d *Decoder) evict(keep *routerState) {
 	var victim RouterKey
 	var vr *routerState

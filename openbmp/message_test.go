@@ -490,8 +490,16 @@ func TestSessionBound(t *testing.T) {
 	if r := mustDecode(t, d, frame(2, rm)); r.Elems[0].BMP.NoPeerUp {
 		t.Error("router 2 lost its session")
 	}
+	// Routers are bounded too: Initiations from many routers keep at most 2.
+	for i := byte(10); i < 20; i++ {
+		mustDecode(t, d, frame(i, bmpMsg(MsgInitiation, tlv(InfoSysName, []byte{'r', i}))))
+	}
+	if len(d.routers) > 2 || d.Sessions() > 2 {
+		t.Errorf("%d routers, %d sessions with a bound of 2", len(d.routers), d.Sessions())
+	}
+	mustDecode(t, d, frame(2, up))
 	d.DropRouter(RouterKey{2})
-	if r := mustDecode(t, d, frame(2, rm)); !r.Elems[0].BMP.NoPeerUp || d.Sessions() != 1 {
+	if r := mustDecode(t, d, frame(2, rm)); !r.Elems[0].BMP.NoPeerUp || d.Sessions() != 0 {
 		t.Errorf("after DropRouter: NoPeerUp %v, %d sessions", r.Elems[0].BMP.NoPeerUp, d.Sessions())
 	}
 }
