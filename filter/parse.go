@@ -318,7 +318,7 @@ func (p *parser) parseClause(t token) (*expr, error) {
 				break
 			}
 			if isKeyword(v, "not") {
-				return nil, p.errAt(v, "unexpected 'not' after the values of %q: expected 'and not' or 'or not'", def.name)
+				return nil, p.errAt(v, "unexpected 'not' after the values of %q: expected 'and not' or 'or not' (quote \"not\" to use it as a value)", def.name)
 			}
 		}
 		vals = append(vals, value{text: v.text, pos: v.pos, raw: v.raw(p.expr), quoted: v.kind == tokQuoted})
