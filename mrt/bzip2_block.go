@@ -339,30 +339,44 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		sum, c[i] = sum+c[i], sum
 	}
 	tt = tt[:n]
-	if cap(d.lf) < n {
-		d.lf = make([]uint32, blockSize)
-	}
-	lf := d.lf[:n]
-	for i := range tt {
-		b := tt[i] & 0xff
-		f := c[b]
-		c[b]++
-		tt[f] |= uint32(i) << 8
-		lf[i] = f<<8 | b
-	}
 	if cap(d.pre) < n {
 		d.pre = make([]byte, blockSize)
 	}
 	pre := d.pre[:n]
-	h := n / 2
-	pf, pb := tt[origPtr]>>8, uint32(origPtr)
-	for k := 0; k < h; k++ {
-		ef, eb := tt[pf], lf[pb]
-		pre[k], pre[n-1-k] = byte(ef), byte(eb)
-		pf, pb = ef>>8, eb>>8
-	}
-	if n-h > h {
-		pre[h] = byte(lf[pb])
+	if bzOneChain {
+		for i := range tt {
+			b := tt[i] & 0xff
+			tt[c[b]] |= uint32(i) << 8
+			c[b]++
+		}
+		pf := tt[origPtr] >> 8
+		for k := range pre {
+			e := tt[pf]
+			pre[k] = byte(e)
+			pf = e >> 8
+		}
+	} else {
+		if cap(d.lf) < n {
+			d.lf = make([]uint32, blockSize)
+		}
+		lf := d.lf[:n]
+		for i := range tt {
+			b := tt[i] & 0xff
+			f := c[b]
+			c[b]++
+			tt[f] |= uint32(i) << 8
+			lf[i] = f<<8 | b
+		}
+		h := n / 2
+		pf, pb := tt[origPtr]>>8, uint32(origPtr)
+		for k := 0; k < h; k++ {
+			ef, eb := tt[pf], lf[pb]
+			pre[k], pre[n-1-k] = byte(ef), byte(eb)
+			pf, pb = ef>>8, eb>>8
+		}
+		if n-h > h {
+			pre[h] = byte(lf[pb])
+		}
 	}
 
 	// Undo RLE1: 4 equal bytes are followed by a count of further copies.
@@ -388,6 +402,9 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 	}
 	return dst, nil
 }
+
+// bzOneChain makes the inverse BWT walk one chain (benchmark comparison).
+var bzOneChain = false
 
 // bzCRCTab is the slicing-by-8 table of bzip2's CRC-32 (polynomial
 // 0x04C11DB7, MSB first).

@@ -431,6 +431,11 @@ func BenchmarkBzip2(b *testing.B) {
 		b.Run(fmt.Sprintf("native-%d", w), func(b *testing.B) {
 			run(b, func() io.Reader { return NewBzip2Reader(bytes.NewReader(in), w) })
 		})
+		b.Run(fmt.Sprintf("native-onechain-%d", w), func(b *testing.B) {
+			bzOneChain = true
+			defer func() { bzOneChain = false }()
+			run(b, func() io.Reader { return NewBzip2Reader(bytes.NewReader(in), w) })
+		})
 		b.Run(fmt.Sprintf("stdlib-blocks-%d", w), func(b *testing.B) {
 			run(b, func() io.Reader { return newBzip2Reader(bytes.NewReader(in), w, false) })
 		})
