@@ -75,8 +75,13 @@ from the next plausible record; the exit status is 0. A file that cannot be
 opened, or that ends inside a record, prints everything before the damage and
 makes the exit status 1.`,
 	Example: readExamples,
-	Args:    cobra.MinimumNArgs(1),
-	RunE:    runRead,
+	Args: func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageError{errors.New("read needs at least one FILE (or - for stdin)")}
+		}
+		return nil
+	},
+	RunE: runRead,
 }
 
 func init() {
@@ -280,6 +285,7 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 		}
 	}
 	startPending := false // the dump started with a PEER_INDEX_TABLE
+	records := 0          // records found (not gaps)
 	var ferr error
 	for {
 		if ctx != nil && ctx.Err() != nil {
@@ -303,10 +309,13 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 				}
 				startPending = false
 			}
+			var gap *mrt.GapError
+			if rec.Status != decode.StatusCorruptedRecord || !errors.As(rec.Err, &gap) {
+				records++
+			}
 			switch rec.Status {
 			case decode.StatusCorruptedRecord:
-				var gap *mrt.GapError
-				if errors.As(rec.Err, &gap) {
+				if gap != nil {
 					warn("%v", rec.Err)
 				} else {
 					sum.Corrupted++
@@ -333,6 +342,9 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 	sum.CompressedBytes += st.CompressedBytes
 	if warnings > maxWarnings {
 		fmt.Fprintf(errOut, "warning: %s: %d more warnings not shown\n", name, warnings-maxWarnings)
+	}
+	if ferr == nil && records == 0 && st.BytesSkipped > 0 {
+		ferr = fmt.Errorf("%s: no MRT record found (%d bytes skipped): not an MRT file?", name, st.BytesSkipped)
 	}
 	return ferr
 }
