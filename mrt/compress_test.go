@@ -569,3 +569,21 @@ func benchReader(b *testing.B, in []byte, plainLen int64) {
 		r.Close()
 	}
 }
+
+// TestReaderBadCompressedHeader: a file that announces gzip but holds no
+// gzip header fails in NewReader, naming the file and the offset.
+func TestReaderBadCompressedHeader(t *testing.T) {
+	_, err := NewReader(bytes.NewReader([]byte{0x1f, 0x8b, 0x00}), WithName("bad.gz"))
+	if err == nil || !strings.Contains(err.Error(), "bad.gz: offset 0: gzip") {
+		t.Fatalf("error %v", err)
+	}
+	// Garbage after the last gzip member: every record, then a
+	// TruncatedError at the end of the decompressed data.
+	plain := plainFile(t, "ripe-bgpdump/updates.20100722.2015.gz")
+	in := append(compressors()[1].fn(t, plain), "trailing garbage"...)
+	g := readAll(t, in, WithName("tail.gz"))
+	var te *TruncatedError
+	if len(g.recs) != len(records(t, plain)) || !errors.As(g.final, &te) || te.Offset != int64(len(plain)) {
+		t.Fatalf("%d records, final %v", len(g.recs), g.final)
+	}
+}

@@ -298,7 +298,7 @@ func NewReader(r io.Reader, opts ...ReaderOpt) (*Reader, error) {
 	}
 	p, comp, err := openPipe(r, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("mrt: %s%w", namePrefix(cfg.name), err)
+		return nil, fmt.Errorf("mrt: %soffset 0: %w", namePrefix(cfg.name), err)
 	}
 	return &Reader{
 		cfg:         cfg,
