@@ -761,3 +761,27 @@ func TestReaderUnknownTypes(t *testing.T) {
 		t.Fatalf("type 300: final %v, gaps %v, %d records", g.final, g.gaps, len(g.recs))
 	}
 }
+
+// TestReaderNoAllocsPerRecord: in steady state Next allocates nothing (the
+// window and the chunk buffers are reused).
+func TestReaderNoAllocsPerRecord(t *testing.T) {
+	plain := plainFile(t, "ripe-bgpdump/updates.20160811.1600.gz")
+	r, err := NewReader(bytes.NewReader(bytes.Repeat(plain, 3)), WithChunkSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := 0; i < 5000; i++ { // warm up: window and chunk pool
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	avg := testing.AllocsPerRun(20000, func() {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if avg > 0.001 {
+		t.Errorf("%.4f allocations per record", avg)
+	}
+}
