@@ -133,6 +133,12 @@ func appendBGPReaderHead(dst []byte, rec *decode.Record, e *decode.Elem) []byte 
 	dst = append(dst, rec.Type.Char(), '|', e.Type.Char(), '|')
 	dst = appendRecordHead(dst, rec)
 	dst = append(dst, '|')
+	return appendBGPReaderPeer(dst, e)
+}
+
+// appendBGPReaderPeer appends the columns of an R or A line from the peer
+// ASN to the next hop and its separator.
+func appendBGPReaderPeer(dst []byte, e *decode.Elem) []byte {
 	dst = appendUint32(dst, e.PeerASN)
 	dst = append(dst, '|')
 	dst = appendAddrNtop(dst, e.PeerIP)

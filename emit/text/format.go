@@ -90,6 +90,7 @@ type Formatter struct {
 	o    Options
 	left int64  // records still allowed; <0 unlimited
 	tail []byte // rendered attribute columns, reused within a record
+	head []byte // rendered record columns (time to router IP), ditto
 }
 
 // NewFormatter returns a Formatter for o, which must be valid.
@@ -141,6 +142,7 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 	}
 	n := 0
 	var tailOf *decode.Attrs // Attrs rendered in f.tail (this record only)
+	headDone := false        // f.head holds this record's columns
 	for pass := 0; pass < passes; pass++ {
 		for i := range elems {
 			e := &elems[i]
@@ -162,7 +164,15 @@ func (f *Formatter) AppendRecord(dst []byte, rec *decode.Record, elems []decode.
 					f.tail = appendBGPReaderAttrs(f.tail[:0], e.Attrs)
 					tailOf = e.Attrs
 				}
-				dst = appendBGPReaderHead(dst, rec, e)
+				// The record columns are the same for all its elems.
+				if !headDone {
+					f.head = appendRecordHead(f.head[:0], rec)
+					f.head = append(f.head, '|')
+					headDone = true
+				}
+				dst = append(dst, rec.Type.Char(), '|', e.Type.Char(), '|')
+				dst = append(dst, f.head...)
+				dst = appendBGPReaderPeer(dst, e)
 				dst = append(dst, f.tail...)
 			default:
 				dst = AppendBGPReaderElem(dst, rec, e)
