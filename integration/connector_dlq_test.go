@@ -35,7 +35,9 @@ func dlqInput(t *testing.T) (values [][]byte, bad map[int]string) {
 	return vals, map[int]string{5: "version", 8: "truncated"}
 }
 
-func runInProcess(t *testing.T, addr string, sets ...string) (*pipeline.Connector, error) {
+// runInProcess runs the connector until n input records are drained (or it
+// fails).
+func runInProcess(t *testing.T, addr string, n uint64, sets ...string) (*pipeline.Connector, error) {
 	t.Helper()
 	s, err := ingest.SetSettings(sets)
 	if err != nil {
@@ -51,7 +53,7 @@ func runInProcess(t *testing.T, addr string, sets ...string) (*pipeline.Connecto
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return c, c.RunUntilDrained(ctx, uint64(1<<62), 20*time.Second)
+	return c, c.RunUntilDrained(ctx, n, 20*time.Second)
 }
 
 // TestDeadLetters checks that with errors.tolerance=all each damaged record
@@ -153,9 +155,12 @@ func TestToleranceNone(t *testing.T) {
 	}
 	defer cluster.Close()
 	pos := produceAt(t, addr, topic, values, nil)
-	_, err = runInProcess(t, addr, "group.id=strict", "offset.flush.interval.ms=10")
+	c, err := runInProcess(t, addr, uint64(len(values)), "group.id=strict", "offset.flush.interval.ms=10")
 	if err == nil {
 		t.Fatal("the connector went on past an undecodable record")
+	}
+	if st := c.Status(); st.Connector.State != "FAILED" || st.Tasks[0].State != "FAILED" || !strings.Contains(st.Tasks[0].Trace, "offset "+itoa(pos[5].Offset)) {
+		t.Errorf("status after the failure: %+v", st)
 	}
 	want := "openbmp.bmp_raw/0 offset " + itoa(pos[5].Offset) + ": openbmp:"
 	if !strings.Contains(err.Error(), want) {
@@ -172,6 +177,44 @@ func TestToleranceNone(t *testing.T) {
 		fmtSscan(id, &p)
 		if p.Offset >= pos[5].Offset {
 			t.Errorf("output %s from at or after the damaged record", id)
+		}
+	}
+}
+
+// TestDeadLettersWithoutContext checks that
+// errors.deadletterqueue.context.headers.enable=false keeps only the input
+// record's own headers.
+func TestDeadLettersWithoutContext(t *testing.T) {
+	values, bad := dlqInput(t)
+	cluster, addr, err := pipeline.StartEmbedded(0, 1, "openbmp.bmp_raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range values {
+		r := &kgo.Record{Topic: "openbmp.bmp_raw", Value: v, Headers: []kgo.RecordHeader{{Key: "collector", Value: []byte("c1")}}}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	if _, err := runInProcess(t, addr, uint64(len(values)), "errors.tolerance=all", "errors.deadletterqueue.topic.name=dlq", "errors.deadletterqueue.context.headers.enable=false"); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := pipeline.ReadAll(context.Background(), []string{addr}, "dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dl) != len(bad) {
+		t.Fatalf("%d dead letters, want %d", len(dl), len(bad))
+	}
+	for _, r := range dl {
+		if len(r.Headers) != 1 || r.Headers[0].Key != "collector" {
+			t.Errorf("dead letter headers %v, want only the input's", r.Headers)
 		}
 	}
 }

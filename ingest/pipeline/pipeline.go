@@ -9,11 +9,14 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,10 +213,12 @@ func (c *Connector) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := t.run(runCtx); err != nil {
+			err := t.run(runCtx)
+			if err != nil {
 				errs[i] = err
 				stop(err)
 			}
+			t.finish(err)
 		}()
 	}
 	c.tasksMu.Lock()
@@ -376,6 +381,7 @@ func (c *Connector) serveMetrics(addr string) (*http.Server, error) {
 			fmt.Fprintf(w, "# HELP bgp_connector_%s %s\n# TYPE bgp_connector_%s counter\nbgp_connector_%s %d\n", m.name, m.help, m.name, m.name, m.v)
 		}
 	})
+	mux.HandleFunc("GET /connectors/{name}/status", c.serveStatus)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
@@ -383,4 +389,63 @@ func (c *Connector) serveMetrics(addr string) (*http.Server, error) {
 	c.metricsAddr.Store(&a)
 	c.log.Info("metrics endpoint", "url", "http://"+a+"/metrics")
 	return srv, nil
+}
+
+// TaskStatus is one task's entry of the Kafka Connect status document.
+type TaskStatus struct {
+	ID       int    `json:"id"`
+	State    string `json:"state"`
+	WorkerID string `json:"worker_id"`
+	Trace    string `json:"trace,omitempty"`
+}
+
+// Status is the Kafka Connect REST status document of the connector
+// (GET /connectors/<name>/status), served beside /metrics.
+type Status struct {
+	Name      string `json:"name"`
+	Connector struct {
+		State    string `json:"state"`
+		WorkerID string `json:"worker_id"`
+	} `json:"connector"`
+	Tasks []TaskStatus `json:"tasks"`
+	Type  string       `json:"type"`
+}
+
+// Status returns the connector's status: RUNNING tasks, FAILED ones with
+// their error as the trace, UNASSIGNED before they start.
+func (c *Connector) Status() Status {
+	var st Status
+	st.Name, st.Type = c.cfg.Name, "source"
+	host, _ := os.Hostname()
+	st.Connector.WorkerID = host
+	st.Connector.State = "UNASSIGNED"
+	c.tasksMu.Lock()
+	defer c.tasksMu.Unlock()
+	failed := false
+	for i := 0; i < c.cfg.TasksMax; i++ {
+		ts := TaskStatus{ID: i, State: "UNASSIGNED", WorkerID: host}
+		if i < len(c.tasks) && c.tasks[i] != nil {
+			ts.State, ts.Trace = c.tasks[i].status()
+			failed = failed || ts.State == "FAILED"
+		}
+		st.Tasks = append(st.Tasks, ts)
+	}
+	if len(c.tasks) > 0 {
+		st.Connector.State = "RUNNING"
+		if failed {
+			st.Connector.State = "FAILED"
+		}
+	}
+	return st
+}
+
+func (c *Connector) serveStatus(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("name") != c.cfg.Name {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"error_code":404,"message":"Connector %s not found"}`, strconv.Quote(r.PathValue("name")))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(c.Status())
 }

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"encoding/json"
+
 	"bytes"
 	"context"
+	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"io"
@@ -96,9 +99,59 @@ func TestMissingInputTopic(t *testing.T) {
 	if !strings.Contains(string(body), `bgp_connector_output_records_total{type="announcements",topic="bgp.elems.announcements"}`) {
 		t.Errorf("metrics lack per-topic output counters:\n%s", body)
 	}
+	// The Kafka Connect status document.
+	resp, err = http.Get("http://" + c.MetricsAddr() + "/connectors/bgp-connector/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || st.Name != "bgp-connector" || st.Type != "source" || st.Connector.State != "RUNNING" ||
+		len(st.Tasks) != 1 || st.Tasks[0].State != "RUNNING" || st.Tasks[0].ID != 0 {
+		t.Errorf("status %+v, %v", st, err)
+	}
+	resp, err = http.Get("http://" + c.MetricsAddr() + "/connectors/other/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("status of an unknown connector: HTTP %d", resp.StatusCode)
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run after cancel: %v", err)
+	}
+}
+
+// TestDecodersFollowPartitions checks that per-partition decoder state (the
+// BMP sessions of the routers a partition carries) is created on first use
+// and dropped when the partition is revoked.
+func TestDecodersFollowPartitions(t *testing.T) {
+	c, err := New(newConfig(t), testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := &task{c: c, decs: map[ingest.TopicPartition]inputDecoder{}}
+	tk.assigned(map[string][]int32{"openbmp.bmp_raw": {0, 1}})
+	d0 := tk.decoder("openbmp.bmp_raw", 0)
+	if tk.decoder("openbmp.bmp_raw", 0) != d0 {
+		t.Fatal("a partition got two decoders")
+	}
+	d1 := tk.decoder("openbmp.bmp_raw", 1)
+	if d1 == d0 {
+		t.Fatal("two partitions share a decoder")
+	}
+	tk.dropDecoders(map[string][]int32{"openbmp.bmp_raw": {0}})
+	if tk.decoder("openbmp.bmp_raw", 0) == d0 {
+		t.Fatal("a revoked partition kept its decoder state")
+	}
+	if tk.decoder("openbmp.bmp_raw", 1) != d1 {
+		t.Fatal("revoking partition 0 dropped partition 1's state")
+	}
+	if tk.held.Load() != 1 {
+		t.Fatalf("held %d partitions, want 1", tk.held.Load())
 	}
 }
 

@@ -31,9 +31,11 @@ type task struct {
 	match elemMatcher
 	log   *slog.Logger
 
-	mu   sync.Mutex
-	decs map[ingest.TopicPartition]inputDecoder
-	held atomic.Int32 // partitions assigned
+	mu    sync.Mutex
+	decs  map[ingest.TopicPartition]inputDecoder
+	state string // "", "STOPPED" or "FAILED"
+	trace string
+	held  atomic.Int32 // partitions assigned
 
 	// Per-record state used by yield.
 	ctx   context.Context
@@ -55,6 +57,29 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 	}
 	t.src = src
 	return t, nil
+}
+
+// finish records how run ended.
+func (t *task) finish(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.state = "STOPPED"
+	if err != nil {
+		t.state, t.trace = "FAILED", err.Error()
+	}
+}
+
+// status returns the Connect state of the task and its failure trace.
+func (t *task) status() (string, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch t.state {
+	case "FAILED":
+		return "FAILED", t.trace
+	case "STOPPED":
+		return "UNASSIGNED", ""
+	}
+	return "RUNNING", ""
 }
 
 // assigned counts the task's partitions.
