@@ -69,9 +69,10 @@ func readAll(tb testing.TB, raw []byte, f *filter.Filter) (decoded, kept int) {
 
 // BenchmarkReadPushDown compares reading a RIB with no filter and with
 // "peer <one ASN>", where the elementor skips other peers' entries before
-// decoding their attributes. One op is one pass over the RIB.
+// decoding their attributes. One op is one pass over the RIB slice repeated
+// ten times (2.7 M entries).
 func BenchmarkReadPushDown(b *testing.B) {
-	raw := loadRIB(b, 1)
+	raw := loadRIB(b, 10)
 	for _, tc := range []struct{ name, expr string }{
 		{"none", ""},
 		{"peer", "peer 6939"},
