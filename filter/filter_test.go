@@ -315,6 +315,7 @@ func TestFlagsBuild(t *testing.T) {
 		{filter.Flags{Interval: "1 h"}, "time 1427846400"},
 		{filter.Flags{Interval: "30 m"}, "time 1427848200"},
 		{filter.Flags{Interval: "2days"}, "time 1427677200"},
+		{filter.Flags{Interval: "600"}, "time 1427849400"},
 	}
 	for _, tc := range cases {
 		f, err := tc.fl.Build(now)

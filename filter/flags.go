@@ -31,8 +31,8 @@ type Flags struct {
 	// without an end the window is open.
 	Window string
 	// Interval is -I "N unit": only records of the last N units before now
-	// (s, m, h, d, w and their long names); the window stays open at the
-	// end so that a live source keeps flowing.
+	// (s, m, h, d, w and their long names; a bare number is seconds); the
+	// window stays open at the end so that a live source keeps flowing.
 	Interval string
 	// Count is -n: process at most Count records (0: no limit). It is not a
 	// filter: the read command applies it, and Build ignores it.
@@ -179,13 +179,17 @@ var intervalUnits = map[string]time.Duration{
 	"w": 7 * 24 * time.Hour, "week": 7 * 24 * time.Hour, "weeks": 7 * 24 * time.Hour,
 }
 
-// parseInterval reads bgpreader's "N unit" (the space is optional).
+// parseInterval reads bgpreader's "N unit" (the space is optional; a bare
+// number is seconds).
 func parseInterval(s string) (time.Duration, error) {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
 	unit := strings.ToLower(strings.TrimSpace(s[i:]))
+	if unit == "" {
+		unit = "s" // a bare number counts seconds
+	}
 	n, err := strconv.ParseInt(s[:i], 10, 64)
 	d, ok := intervalUnits[unit]
 	if i == 0 || err != nil || !ok {
