@@ -80,10 +80,7 @@ func DecodeCommonHeader(b []byte) (CommonHeader, error) {
 	}
 	h := CommonHeader{Version: b[0], Length: int(be32(b[1:])), Type: MessageType(b[5])}
 	if h.Version != 3 {
-		if h.Version == 4 {
-			return h, errAt(0, field, fmt.Errorf("%w: BMP version 4 (draft-ietf-grow-bmp-tlv) is not supported, only version 3 (RFC 7854)", ErrVersion))
-		}
-		return h, errAt(0, field, fmt.Errorf("%w: BMP version %d, only version 3 (RFC 7854) is read", ErrVersion, h.Version))
+		return h, errAt(0, field, versionError(h.Version))
 	}
 	if h.Length < commonHeaderLen {
 		return h, errAt(1, field, fmt.Errorf("%w: message length %d below %d", ErrMalformed, h.Length, commonHeaderLen))
@@ -92,6 +89,14 @@ func DecodeCommonHeader(b []byte) (CommonHeader, error) {
 		return h, truncAt(0, field+" (message length)", h.Length, len(b))
 	}
 	return h, nil
+}
+
+// versionError explains a BMP version other than 3.
+func versionError(v uint8) error {
+	if v == 4 {
+		return fmt.Errorf("%w: BMP version 4 (draft-ietf-grow-bmp-tlv) is not supported, only version 3 (RFC 7854)", ErrVersion)
+	}
+	return fmt.Errorf("%w: BMP version %d, only version 3 (RFC 7854) is read", ErrVersion, v)
 }
 
 // Per-peer header flags (RFC 7854 §4.2, RFC 8671, RFC 9069).

@@ -166,7 +166,7 @@ func (s *StreamReader) next() ([]byte, error) {
 		}
 		h := s.buf[s.pos:]
 		if h[0] != 3 {
-			return nil, errAt(int(start), "BMP common header", fmt.Errorf("%w: BMP version %d, only 3 is read", ErrVersion, h[0]))
+			return nil, errAt(int(start), "BMP common header", versionError(h[0]))
 		}
 		n = int(be32(h[1:]))
 		if n < commonHeaderLen || n > MaxFrame {
