@@ -4,12 +4,14 @@
 // Formatters append to a caller's buffer and allocate nothing per elem:
 //   - [AppendBGPReaderElem] and [AppendBGPReaderRecord]: bgpreader's
 //     16-column elem line and 9-column record line (libbgpstream v2.3.0);
-//   - [BGPDump]: `bgpdump -m` (bgpdump 1.6.2), quirks included;
+//   - [AppendBGPDumpElem]: `bgpdump -m` (bgpdump 1.6.2), quirks included;
 //   - [AppendJSONElem]: one JSON object per elem with every field the
 //     decoder knows (large and extended communities, ADD-PATH path id, BMP
 //     context...), which the two tools above cannot show.
 //
-// [Writer] runs a formatter on its own goroutine: a decoder hands it filled
+// [Formatter] formats whole records: bgpreader's dump lines, the elem order
+// both tools use within an UPDATE, the record limit (-n). [Writer] runs a
+// Formatter on its own goroutine: a decoder hands it filled
 // [decode.Batch]es, it filters, formats and writes them in order, and hands
 // the batches back for reuse.
 //

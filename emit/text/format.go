@@ -84,8 +84,7 @@ func (o *Options) Validate() error {
 // Formatter formats whole records: it adds bgpreader's dump start and end
 // lines around the elems of RIB records, orders the elems of an UPDATE as
 // bgpreader and bgpdump do (withdrawals then announcements, IPv4 then
-// IPv6) and applies the record limit. The zero value prints bgpreader elem lines. It is not safe
-// for concurrent use.
+// IPv6) and applies the record limit. It is not safe for concurrent use.
 type Formatter struct {
 	o    Options
 	left int64  // records still allowed; <0 unlimited
