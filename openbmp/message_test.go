@@ -513,3 +513,57 @@ func TestBMPVersion4(t *testing.T) {
 		t.Errorf("BMP v4: %v, status %s", err, r.Record.Status)
 	}
 }
+
+// TestStreamResync: garbage between frames is reported once with its
+// offset, then reading goes on with the next valid frame; a version error
+// at the start of a stream is final.
+func TestStreamResync(t *testing.T) {
+	m1 := bmpMsg(MsgPeerDown, peerA.bytes(), []byte{DownDeconfigured})
+	m2 := bmpMsg(MsgInitiation, tlv(InfoSysName, []byte("r")))
+	garbage := bytes.Repeat([]byte{0xee, 3, 0}, 13)
+	h := Header{ObjectType: ObjectBMPRaw, AdminID: "a", RouterIP: netip.MustParseAddr("192.0.2.1")}
+	o1, o2 := h.AppendTo(nil, m1), h.AppendTo(nil, m2)
+	lp := func(f []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...) }
+	for _, c := range []struct {
+		kind      Kind
+		a, b      []byte
+		badOffset int
+	}{
+		{KindBMP, m1, m2, len(m1)},
+		{KindOpenBMP, o1, o2, len(o1)},
+		{KindLengthPrefixed, lp(o1), lp(m2), len(lp(o1))},
+	} {
+		data := append(append(append(append([]byte{}, c.a...), garbage...), c.b...), c.b...)
+		sr := NewStreamReader(bytes.NewReader(data), c.kind)
+		var got []string
+		var errs []error
+		for {
+			f, err := sr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			got = append(got, mustDecode(t, NewDecoder(), f).MsgType.String())
+		}
+		var de *DecodeError
+		if len(errs) != 1 || !errors.As(errs[0], &de) || de.Offset != c.badOffset {
+			t.Errorf("%s: errors %v, want one at offset %d", c.kind, errs, c.badOffset)
+		}
+		if strings.Join(got, ",") != "Peer Down,Initiation,Initiation" || sr.Skipped() != int64(len(garbage)) {
+			t.Errorf("%s: frames %v, skipped %d, want 3 frames and %d bytes skipped", c.kind, got, sr.Skipped(), len(garbage))
+		}
+	}
+	v4 := bytes.Repeat(m1, 3)
+	for i := 0; i < len(v4); i += len(m1) {
+		v4[i] = 4
+	}
+	sr := NewStreamReader(bytes.NewReader(v4), KindUnknown)
+	_, err1 := sr.Next()
+	_, err2 := sr.Next()
+	if !errors.Is(err1, ErrVersion) || err2 != err1 {
+		t.Errorf("BMP v4 stream: %v then %v, want the same version error", err1, err2)
+	}
+}

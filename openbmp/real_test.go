@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
@@ -417,5 +418,38 @@ func TestRealOpenBMP(t *testing.T) {
 				c.check(t, &r)
 			}
 		})
+	}
+}
+
+// TestRealStreamSmallReads frames a real stream read one byte at a time and
+// gets the same frames as from one big read.
+func TestRealStreamSmallReads(t *testing.T) {
+	needReal(t)
+	b, err := os.ReadFile(filepath.Join(realDir, "pmacct", "streams", "204-BMP-CISCO-peer_down.traffic-00.bmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := func(r io.Reader) (out [][]byte) {
+		sr := NewStreamReader(r, KindUnknown)
+		for {
+			f, err := sr.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, bytes.Clone(f))
+		}
+	}
+	whole := frames(bytes.NewReader(b))
+	small := frames(iotest.OneByteReader(bytes.NewReader(b)))
+	if len(whole) != 343 || len(small) != len(whole) {
+		t.Fatalf("%d frames whole, %d one byte at a time; MANIFEST: 343", len(whole), len(small))
+	}
+	for i := range whole {
+		if !bytes.Equal(whole[i], small[i]) {
+			t.Fatalf("frame %d differs", i)
+		}
 	}
 }

@@ -82,6 +82,10 @@ type StreamReader struct {
 	last int64 // offset of the last frame returned
 	eof  bool
 	err  error
+
+	canResync bool  // err is a framing error Next may resynchronise after
+	skipped   int64 // bytes skipped by Resync
+	frames    int64 // frames returned
 }
 
 // NewStreamReader returns a reader of frames of the given kind from r. With
@@ -105,8 +109,10 @@ func (s *StreamReader) fill(n int) error {
 			s.buf = s.buf[:m]
 			s.pos = 0
 		}
-		if cap(s.buf) < n || cap(s.buf) == len(s.buf) {
-			nb := make([]byte, len(s.buf), max(2*cap(s.buf), n+4096))
+		if cap(s.buf) == len(s.buf) {
+			// Grow by doubling as data arrives, so that a bogus length near
+			// the end of the input does not allocate its full size.
+			nb := make([]byte, len(s.buf), max(2*cap(s.buf), 64<<10))
 			copy(nb, s.buf)
 			s.buf = nb
 		}
@@ -127,19 +133,110 @@ func (s *StreamReader) fill(n int) error {
 // Next returns the next frame: one BMP message for KindBMP, an OpenBMP
 // header and its BMP message for KindOpenBMP and KindOpenBMPText, the bytes
 // after the length for KindLengthPrefixed. The slice is valid until the next
-// call. At the end of the input it returns io.EOF. A frame cut by the end of
-// the input, or a framing field that cannot be valid, returns a
-// *DecodeError with the frame's stream offset; the frames before it were
-// all returned, and every later call returns the same error.
+// call. At the end of the input it returns io.EOF.
+//
+// A frame cut by the end of the input returns a *DecodeError wrapping
+// ErrTruncated with the frame's stream offset; the frames before it were all
+// returned, and later calls return the same error. A framing field that
+// cannot be valid (a bad magic, version or length) returns a *DecodeError
+// with its offset; the next call resynchronises (see Resync) and goes on
+// with the first valid frame after it.
 func (s *StreamReader) Next() ([]byte, error) {
 	if s.err != nil {
-		return nil, s.err
+		if !s.canResync {
+			return nil, s.err
+		}
+		s.canResync = false
+		if !s.Resync() {
+			s.err = io.EOF
+			return nil, io.EOF
+		}
+		s.err = nil
 	}
 	f, err := s.next()
 	if err != nil {
 		s.err = err
+		s.canResync = s.resyncable(err)
+	} else {
+		s.frames++
 	}
 	return f, err
+}
+
+// resyncable reports whether a framing error leaves data worth scanning:
+// not a cut at the end of the input, not an I/O error, and not a version
+// error before any frame (a BMP v4 stream, say, is another format through
+// and through).
+func (s *StreamReader) resyncable(err error) bool {
+	var de *DecodeError
+	if !errors.As(err, &de) || errors.Is(err, ErrTruncated) {
+		return false
+	}
+	return errors.Is(err, ErrMalformed) || (errors.Is(err, ErrVersion) && s.frames > 0)
+}
+
+// maxResync is how far Resync scans for a valid frame (64 MiB).
+const maxResync = 64 << 20
+
+// Resync skips bytes after a framing error until a frame of the reader's
+// kind starts whose successor also starts a frame (or that ends exactly at
+// the end of the input), scanning at most 64 MiB. It returns false when no
+// such frame was found. Skipped counts the bytes passed over. Next calls it
+// after a framing error.
+func (s *StreamReader) Resync() bool {
+	for skip := 1; skip <= maxResync; skip++ {
+		s.fill(skip + 12)
+		if len(s.buf)-s.pos <= skip {
+			return false
+		}
+		if n := s.frameAt(skip); n > 0 {
+			// The candidate must be followed by another frame or by the
+			// end of the input.
+			s.fill(skip + n + 12)
+			rest := len(s.buf) - s.pos - (skip + n)
+			if rest == 0 || (rest > 0 && s.frameAt(skip+n) > 0) || (rest > 0 && s.kind == KindOpenBMP && len(bytes.Trim(s.buf[s.pos+skip+n:], "\r\n")) == 0) {
+				s.pos += skip
+				s.off += int64(skip)
+				s.skipped += int64(skip)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Skipped returns the number of bytes Resync passed over.
+func (s *StreamReader) Skipped() int64 { return s.skipped }
+
+// frameAt returns the length (including any length prefix) of a plausible
+// frame starting rel bytes into the unread data, or 0.
+func (s *StreamReader) frameAt(rel int) int {
+	b := s.buf[s.pos+rel:]
+	switch s.kind {
+	case KindBMP:
+		if len(b) < commonHeaderLen || b[0] != 3 || b[5] > byte(MsgRouteMirroring) {
+			return 0
+		}
+		if n := int(be32(b[1:])); n >= commonHeaderLen && n <= MaxFrame {
+			return n
+		}
+	case KindOpenBMP:
+		if len(b) < 12 || string(b[:4]) != Magic || be16(b[4:]) != Version17 {
+			return 0
+		}
+		hl := int(be16(b[6:]))
+		if n := hl + int(be32(b[8:])); hl >= 40 && n <= MaxFrame {
+			return n
+		}
+	case KindLengthPrefixed:
+		if len(b) < 8 {
+			return 0
+		}
+		if n := int(be32(b)); n >= commonHeaderLen && n <= MaxFrame && Detect(b[4:]) != KindUnknown {
+			return 4 + n
+		}
+	}
+	return 0
 }
 
 func (s *StreamReader) next() ([]byte, error) {
