@@ -7,14 +7,20 @@
 // The layers are:
 //   - [Header]: the OpenBMP v1.7 binary header, decoded by [DecodeHeader]
 //     and written by [Header.AppendTo];
-//   - one type per BMP structure ([PeerHeader], [PeerUp], [PeerDown],
-//     [Initiation], [Stat], [RouteMirroring]) decoded by [DecodeMessage];
+//   - one type per BMP structure ([CommonHeader], [PeerHeader], [PeerUp],
+//     [PeerDown], [Initiation], [Stat], [RouteMirroring]) with its decoder
+//     ([DecodeCommonHeader], [DecodePeerHeader], [DecodePeerUp]...);
 //   - [Decoder]: the stateful per-router session table that turns each BMP
 //     message into a [decode.Record] with elems or statistics, learning
 //     capabilities from Peer Up OPENs (4-byte ASNs, ADD-PATH) so that Route
 //     Monitoring decodes as the session sends it;
 //   - [StreamReader]: framing of files (a raw BMP byte stream, a sequence of
-//     OpenBMP messages, or 4-byte length-prefixed frames), with byte offsets.
+//     OpenBMP messages, or 4-byte length-prefixed frames), with byte offsets,
+//     [Detect] to tell them apart, and resynchronisation after damage.
+//
+// Errors are *[DecodeError] values carrying the byte offset of the fault;
+// match the cause with errors.Is against [ErrTruncated], [ErrMalformed],
+// [ErrVersion] and [ErrUnsupported]. Nothing here panics on bad input.
 //
 // It is not a BMP collector (it does not listen on TCP), it does not decode
 // BGP UPDATE bodies itself (package decode does) and it does not format or

@@ -357,7 +357,8 @@ type PeerDown struct {
 	Data []byte
 }
 
-// DecodePeerDown decodes a Peer Down body (after the per-peer header).
+// DecodePeerDown decodes a Peer Down body (after the per-peer header); base
+// is b's offset in the message, for error offsets.
 func DecodePeerDown(dst *PeerDown, b []byte, base int) error {
 	const field = "Peer Down"
 	*dst = PeerDown{TLVs: dst.TLVs[:0]}
@@ -484,7 +485,8 @@ type RouteMirroring struct {
 	Codes []uint16
 }
 
-// DecodeRouteMirroring decodes a Route Mirroring body.
+// DecodeRouteMirroring decodes a Route Mirroring body (after the per-peer
+// header); base is b's offset in the message, for error offsets.
 func DecodeRouteMirroring(dst *RouteMirroring, b []byte, base int) error {
 	dst.Messages, dst.Codes = dst.Messages[:0], dst.Codes[:0]
 	for p := 0; p < len(b); {
