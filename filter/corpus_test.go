@@ -1,8 +1,13 @@
 package filter_test
 
 import (
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -555,5 +560,150 @@ func TestCorpusPushDownSelective(t *testing.T) {
 	}
 	if f.WantsFamily(false) || !f.WantsFamily(true) {
 		t.Errorf("WantsFamily wrong")
+	}
+}
+
+var (
+	rawOnce  sync.Once
+	rawFiles [][]byte
+	rawErr   error
+)
+
+// rawCorpus returns the corpus files decompressed with the standard
+// library and cut, by plain MRT framing (12-byte header, length at 8), after
+// the last complete record, or after 1500 records.
+func rawCorpus(t *testing.T) [][]byte {
+	t.Helper()
+	loadCorpus(t)
+	rawOnce.Do(func() {
+		for _, cf := range corpusFiles {
+			b, err := decompress(filepath.Join(realDir, cf.path))
+			if err != nil {
+				rawErr = err
+				return
+			}
+			off, n := 0, 0
+			for len(b)-off >= 12 && n < 1500 {
+				l := 12 + int(binary.BigEndian.Uint32(b[off+8:]))
+				if len(b)-off < l {
+					break
+				}
+				off += l
+				n++
+			}
+			rawFiles = append(rawFiles, b[:off])
+		}
+	})
+	if rawErr != nil {
+		t.Fatal(rawErr)
+	}
+	return rawFiles
+}
+
+func decompress(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	switch {
+	case strings.HasSuffix(path, ".gz"):
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	case strings.HasSuffix(path, ".bz2"):
+		r = bzip2.NewReader(f)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil && !strings.Contains(path, "firstMB") {
+		return nil, err // the *_firstMB slices end inside a bzip2 block
+	}
+	return b, nil
+}
+
+// elemKey identifies an elem for comparing two decodes.
+type elemKey struct {
+	collector      string
+	time           int64
+	typ            decode.ElemType
+	peer           netip.Addr
+	asn, pathID    uint32
+	prefix         netip.Prefix
+	pathLen, first uint32
+	last           uint32
+}
+
+func keyOf(r *decode.Record, e *decode.Elem) elemKey {
+	k := elemKey{collector: r.Collector, time: r.Time, typ: e.Type, peer: e.PeerIP, asn: e.PeerASN, pathID: e.PathID, prefix: e.Prefix}
+	if e.Attrs != nil {
+		if a := e.Attrs.ASPath.ASNs(); len(a) > 0 {
+			k.pathLen, k.first, k.last = uint32(len(a)), a[0], a[len(a)-1]
+		}
+	}
+	return k
+}
+
+// decodeRaw decodes raw, with f as the elementor's Prefilter if prefilter,
+// and returns the batches.
+func decodeRaw(t *testing.T, cf corpusFile, raw []byte, f *filter.Filter, prefilter bool) []*decode.Batch {
+	el := mrt.NewElementor()
+	el.Project, el.Collector = cf.project, cf.collector
+	if prefilter {
+		el.Prefilter = f
+	}
+	sc, err := mrt.NewScanner(bytes.NewReader(raw), el, mrt.WithCompression("none"), mrt.WithChunkSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*decode.Batch
+	for {
+		b := &decode.Batch{}
+		if err := sc.Fill(b, 4096, 1<<30); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			return out
+		}
+		out = append(out, b)
+	}
+}
+
+// keptKeys returns the keys of the elems f keeps, counted.
+func keptKeys(bs []*decode.Batch, f *filter.Filter) map[elemKey]int {
+	out := map[elemKey]int{}
+	for _, b := range bs {
+		for i := range b.Elems {
+			r := &b.Records[b.ElemRecord[i]]
+			if f.Match(r, &b.Elems[i]) {
+				out[keyOf(r, &b.Elems[i])]++
+			}
+		}
+	}
+	return out
+}
+
+// TestCorpusPrefilterEquivalence runs every corpus case through package
+// mrt with the filter as the elementor's push-down Prefilter, and compares
+// the elems it then keeps with those it keeps from a full decode.
+func TestCorpusPrefilterEquivalence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes the corpus twice per case")
+	}
+	raws := rawCorpus(t)
+	full := make([][]*decode.Batch, len(raws))
+	for i, cf := range corpusFiles {
+		full[i] = decodeRaw(t, cf, raws[i], nil, false)
+	}
+	for _, tc := range corpusCases {
+		f := mustParse(t, tc.expr)
+		for i, cf := range corpusFiles {
+			with, without := keptKeys(decodeRaw(t, cf, raws[i], f, true), f), keptKeys(full[i], f)
+			if !maps.Equal(with, without) {
+				t.Errorf("%s on %s: %d elems kept with push-down, %d without", tc.expr, cf.path, len(with), len(without))
+			}
+		}
 	}
 }
