@@ -26,6 +26,9 @@ type Batch struct {
 	Partitions []Partition
 	// Records is the total number of records.
 	Records int
+	// Gen is the tracker generation when the poll returned; Begin refuses
+	// the batch's records once a later rebalance made them stale.
+	Gen uint64
 }
 
 // Hooks are the pipeline's callbacks on group membership changes. They run
@@ -147,7 +150,12 @@ func (s *Source) Poll(ctx context.Context, max int) (Batch, error) {
 	if fs.IsClientClosed() {
 		return Batch{}, kgo.ErrClientClosed
 	}
-	var b Batch
+	// The generation is taken after the poll: a poll that spans a
+	// rebalance returns records of the new assignment, which must not be
+	// refused (their position is past them: refusing would lose them).
+	// Records handed out before a later revocation are refused by Begin
+	// and fetched again from the commit.
+	b := Batch{Gen: s.trk.Generation()}
 	for _, fe := range fs.Errors() {
 		if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
 			return b, fe.Err
@@ -167,8 +175,9 @@ func (s *Source) Poll(ctx context.Context, max int) (Batch, error) {
 	return b, nil
 }
 
-// Begin registers a record before processing: see [Tracker.Begin].
-func (s *Source) Begin(r *kgo.Record) *Pending { return s.trk.Begin(r) }
+// Begin registers a record of batch b before processing: see
+// [Tracker.Begin]. A nil result means skip the record.
+func (s *Source) Begin(b *Batch, r *kgo.Record) *Pending { return s.trk.Begin(r, b.Gen) }
 
 // Commit commits, per partition, the offset up to which every record has
 // completed, skipping partitions whose offset did not move.

@@ -27,6 +27,10 @@ type TopicPartition struct {
 type Tracker struct {
 	mu    sync.Mutex
 	parts map[TopicPartition]*partState
+	gen   atomic.Uint64 // incremented by every Revoke
+	// revokedAt is the generation at which each partition was last
+	// revoked.
+	revokedAt map[TopicPartition]uint64
 }
 
 type partState struct {
@@ -52,16 +56,26 @@ type Pending struct {
 
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker {
-	return &Tracker{parts: map[TopicPartition]*partState{}}
+	return &Tracker{parts: map[TopicPartition]*partState{}, revokedAt: map[TopicPartition]uint64{}}
 }
+
+// Generation returns the revocation count; take it before polling and pass
+// it to Begin.
+func (t *Tracker) Generation() uint64 { return t.gen.Load() }
 
 // Begin registers an input record and returns its Pending holding one count
 // (release it with Done once every output is produced), or nil when the
-// partition was revoked: the record must then be skipped, since its new
-// owner will read it again from the last commit.
-func (t *Tracker) Begin(r *kgo.Record) *Pending {
+// partition was revoked, or revoked since gen was taken (the record was
+// polled before a rebalance that took the partition away, even if it was
+// assigned again): the record must then be skipped, since its owner reads it
+// again from the last commit.
+func (t *Tracker) Begin(r *kgo.Record, gen uint64) *Pending {
 	tp := TopicPartition{r.Topic, r.Partition}
 	t.mu.Lock()
+	if t.revokedAt[tp] > gen {
+		t.mu.Unlock()
+		return nil
+	}
 	st := t.parts[tp]
 	if st == nil {
 		st = &partState{next: r.Offset, epoch: -1}
@@ -187,9 +201,11 @@ func (t *Tracker) Revoke(ctx context.Context, revoked map[string][]int32) map[st
 	var sts []*partState
 	var tps []TopicPartition
 	t.mu.Lock()
+	g := t.gen.Add(1)
 	for topic, ps := range revoked {
 		for _, p := range ps {
 			tp := TopicPartition{topic, p}
+			t.revokedAt[tp] = g
 			if st := t.parts[tp]; st != nil {
 				st.mu.Lock()
 				st.revoked = true

@@ -25,7 +25,7 @@ func TestTrackerNeverPassesInFlight(t *testing.T) {
 	tr := NewTracker()
 	var ps []*Pending
 	for off := int64(10); off < 15; off++ {
-		p := tr.Begin(rec(0, off))
+		p := tr.Begin(rec(0, off), tr.Generation())
 		p.Add(2) // two outputs each
 		p.Done(nil)
 		ps = append(ps, p)
@@ -61,9 +61,9 @@ func TestTrackerNeverPassesInFlight(t *testing.T) {
 
 func TestTrackerFailureStopsCommits(t *testing.T) {
 	tr := NewTracker()
-	a := tr.Begin(rec(1, 0))
-	b := tr.Begin(rec(1, 1))
-	c := tr.Begin(rec(1, 2))
+	a := tr.Begin(rec(1, 0), tr.Generation())
+	b := tr.Begin(rec(1, 1), tr.Generation())
+	c := tr.Begin(rec(1, 2), tr.Generation())
 	a.Done(nil)
 	b.Add(1)
 	b.Done(nil)
@@ -76,7 +76,7 @@ func TestTrackerFailureStopsCommits(t *testing.T) {
 	if !ok || tp.Partition != 1 || off != 1 || err == nil || err.Error() != "broker said no" {
 		t.Fatalf("Failed() = %v %d %v %v", tp, off, err, ok)
 	}
-	d := tr.Begin(rec(2, 7))
+	d := tr.Begin(rec(2, 7), tr.Generation())
 	d.Fail()
 	if _, _, err, _ := tr.Failed(); err == nil {
 		t.Fatal("Fail without a cause reports no error")
@@ -85,7 +85,7 @@ func TestTrackerFailureStopsCommits(t *testing.T) {
 
 func TestTrackerRevokeWaitsAndForgets(t *testing.T) {
 	tr := NewTracker()
-	p := tr.Begin(rec(4, 100))
+	p := tr.Begin(rec(4, 100), tr.Generation())
 	p.Add(1)
 	p.Done(nil)
 	go func() {
@@ -100,14 +100,14 @@ func TestTrackerRevokeWaitsAndForgets(t *testing.T) {
 	if offs["t"][4].Offset != 101 || offs["t"][4].Epoch != 3 {
 		t.Fatalf("revoke offsets %v, want 101 epoch 3", offs)
 	}
-	if tr.Begin(rec(4, 101)) != nil {
+	if tr.Begin(rec(4, 101), tr.Generation()) != nil {
 		t.Fatal("Begin on a revoked partition returned a Pending")
 	}
 	if _, ok := committed(t, tr, 4); ok {
 		t.Fatal("revoked partition still committable")
 	}
 	// A timeout bounds the wait.
-	q := tr.Begin(rec(5, 0))
+	q := tr.Begin(rec(5, 0), tr.Generation())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	offs = tr.Revoke(ctx, map[string][]int32{"t": {5}})
@@ -119,18 +119,39 @@ func TestTrackerRevokeWaitsAndForgets(t *testing.T) {
 
 func TestTrackerReassign(t *testing.T) {
 	tr := NewTracker()
-	tr.Begin(rec(6, 0)).Done(nil)
+	tr.Begin(rec(6, 0), tr.Generation()).Done(nil)
 	tr.Revoke(context.Background(), map[string][]int32{"t": {6}})
-	if tr.Begin(rec(6, 1)) != nil {
+	if tr.Begin(rec(6, 1), tr.Generation()) != nil {
 		t.Fatal("revoked partition accepted a record")
 	}
 	tr.Assign(map[string][]int32{"t": {6}})
-	p := tr.Begin(rec(6, 1))
+	p := tr.Begin(rec(6, 1), tr.Generation())
 	if p == nil {
 		t.Fatal("reassigned partition refused a record")
 	}
 	p.Done(nil)
 	if off, _ := committed(t, tr, 6); off != 2 {
 		t.Fatalf("committable %d, want 2", off)
+	}
+}
+
+// TestTrackerStaleBatch checks that records polled before a rebalance are
+// refused after it, even for a partition assigned again.
+func TestTrackerStaleBatch(t *testing.T) {
+	tr := NewTracker()
+	gen := tr.Generation()
+	tr.Begin(rec(7, 0), gen).Done(nil)
+	tr.Revoke(context.Background(), map[string][]int32{"t": {7}})
+	tr.Assign(map[string][]int32{"t": {7}})
+	if tr.Begin(rec(7, 1), gen) != nil {
+		t.Fatal("a record polled before the rebalance was accepted after it")
+	}
+	if p := tr.Begin(rec(7, 1), tr.Generation()); p == nil {
+		t.Fatal("a record polled after the rebalance was refused")
+	}
+	// A partition the rebalance did not touch keeps its older batch: its
+	// position is past those records, refusing them would lose them.
+	if tr.Begin(rec(8, 0), gen) == nil {
+		t.Fatal("a record of a partition that was not revoked was refused")
 	}
 }

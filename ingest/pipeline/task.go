@@ -152,9 +152,9 @@ func (t *task) run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				pend := t.src.Begin(r)
+				pend := t.src.Begin(&b, r)
 				if pend == nil {
-					continue // revoked while polled: the new owner reads it
+					continue // polled before a rebalance: read again from the commit
 				}
 				if err := t.process(dec, r, pend); err != nil {
 					return err
