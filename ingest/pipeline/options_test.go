@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -224,3 +225,55 @@ func TestSASL(t *testing.T) {
 }
 
 var _ = netip.Addr{}
+
+// TestFilter runs the connector with a filter and checks the outputs
+// against a selection made in plain Go over the directly decoded elems:
+// announcements of IPv6 prefixes only; stats are never filtered.
+func TestFilter(t *testing.T) {
+	vals, keys := gobgpFrames(t)
+	d := openbmp.NewDecoder()
+	var res openbmp.Result
+	want, stats, dropped := 0, 0, 0
+	for _, v := range vals {
+		if d.Decode(v, &res) != nil {
+			continue
+		}
+		for _, e := range res.Elems {
+			if e.Type == decode.ElemAnnouncement && e.Prefix.Addr().Is6() {
+				want++
+			} else {
+				dropped++
+			}
+		}
+		stats += len(res.Stats)
+	}
+	if want == 0 || dropped == 0 {
+		t.Fatalf("the data does not exercise the filter: %d kept, %d dropped", want, dropped)
+	}
+	cluster, addr, err := StartEmbedded(0, 2, "openbmp.bmp_raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx := context.Background()
+	if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(newConfig(t, "filter=elemtype announcements and ipversion 6"), testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunUntilDrained(ctx, uint64(len(vals)), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	counts, _, err := ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[schema.Announcements] != want || counts[schema.Withdrawals] != 0 || counts[schema.PeerStates] != 0 || counts[schema.Stats] != stats {
+		t.Fatalf("outputs %v, want %d IPv6 announcements, %d stats", counts, want, stats)
+	}
+	if n := c.Stats.Filtered.Load(); n != uint64(dropped) {
+		t.Fatalf("filtered counter %d, want %d", n, dropped)
+	}
+}
