@@ -182,12 +182,21 @@ func (s *Source) Begin(b *Batch, r *kgo.Record) *Pending { return s.trk.Begin(r,
 // Commit commits, per partition, the offset up to which every record has
 // completed, skipping partitions whose offset did not move.
 func (s *Source) Commit(ctx context.Context) error {
-	return s.commit(ctx, s.trk.Committable())
+	// The offsets are read under the commit lock, so that a periodic commit
+	// computed before a revocation cannot land after the revocation's own
+	// commit and rewind it.
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.commitLocked(ctx, s.trk.Committable())
 }
 
 func (s *Source) commit(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
+	return s.commitLocked(ctx, offs)
+}
+
+func (s *Source) commitLocked(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
 	todo := map[string]map[int32]kgo.EpochOffset{}
 	for t, ps := range offs {
 		for p, eo := range ps {
