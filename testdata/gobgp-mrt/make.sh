@@ -12,34 +12,21 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 A=127.0.0.21 B=127.0.0.22 C=127.0.0.23
-cat >"$work/a.toml" <<TOML
-[global.config]
-  as = 4200000001
-  router-id = "192.0.2.21"
-  port = 17921
-  local-address-list = ["$A"]
+# global AS ROUTER_ID PORT ADDR: the [global] section of a daemon.
+global() {
+	printf '[global.config]\n  as = %s\n  router-id = "%s"\n  port = %s\n  local-address-list = ["%s"]\n' "$@"
+}
+# neighbor ADDR AS LOCAL_ADDR REMOTE_PORT [passive]: an IPv4+IPv6 unicast peer.
+neighbor() {
+	cat <<TOML
 [[neighbors]]
   [neighbors.config]
-    neighbor-address = "$B"
-    peer-as = 65002
+    neighbor-address = "$1"
+    peer-as = $2
   [neighbors.transport.config]
-    local-address = "$A"
-    remote-port = 17922
-  [neighbors.timers.config]
-    connect-retry = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$C"
-    peer-as = 65003
-  [neighbors.transport.config]
-    local-address = "$A"
-    remote-port = 17923
+    local-address = "$3"
+    remote-port = $4
+    passive-mode = ${5:-false}
   [neighbors.timers.config]
     connect-retry = 1
   [[neighbors.afi-safis]]
@@ -49,48 +36,24 @@ cat >"$work/a.toml" <<TOML
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
 TOML
-cat >"$work/b.toml" <<TOML
-[global.config]
-  as = 65002
-  router-id = "192.0.2.22"
-  port = 17922
-  local-address-list = ["$B"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$A"
-    peer-as = 4200000001
-  [neighbors.transport.config]
-    local-address = "$B"
-    remote-port = 17921
-    passive-mode = true
-  [neighbors.timers.config]
-    connect-retry = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-[[mrt-dump]]
-  [mrt-dump.config]
-    dump-type = "updates"
-    file-name = "$work/updates.mrt"
-TOML
-sed -e "s/65002/65003/; s/192.0.2.22/192.0.2.23/; s/$B/$C/g; s/17922/17923/" -e '/mrt-dump/,$d' "$work/b.toml" >"$work/c.toml"
-cat >>"$work/c.toml" <<TOML
-[[mrt-dump]]
-  [mrt-dump.config]
-    dump-type = "table"
-    file-name = "$work/rib.mrt"
-    dump-interval = 60
-TOML
+}
+# mrtdump TYPE FILE: an MRT dump of updates or of the table (GoBGP buffers
+# updates until the dump interval, and dumps a table at most once a minute).
+mrtdump() {
+	printf '[[mrt-dump]]\n  [mrt-dump.config]\n    dump-type = "%s"\n    file-name = "%s"\n' "$1" "$2"
+	if [ "$1" = table ]; then printf '    dump-interval = 60\n'; else printf '    rotation-interval = 3600\n    dump-interval = 1\n'; fi
+	return 0
+}
+{ global 4200000001 192.0.2.21 17921 "$A"; neighbor "$B" 65002 "$A" 17922; neighbor "$C" 65003 "$A" 17923; } >"$work/a.toml"
+{ global 65002 192.0.2.22 17922 "$B"; neighbor "$A" 4200000001 "$B" 17921 true; mrtdump updates "$work/updates.mrt"; } >"$work/b.toml"
+{ global 65003 192.0.2.23 17923 "$C"; neighbor "$A" 4200000001 "$C" 17921 true; mrtdump table "$work/rib.mrt"; } >"$work/c.toml"
 gobgpd -f "$work/a.toml" --api-hosts "$A:50071" -l warn --pprof-disable >"$work/a.log" 2>&1 &
 gobgpd -f "$work/b.toml" --api-hosts "$B:50072" -l warn --pprof-disable >"$work/b.log" 2>&1 &
 gobgpd -f "$work/c.toml" --api-hosts "$C:50073" -l warn --pprof-disable >"$work/c.log" 2>&1 &
 ga() { gobgp -u "$A" -p 50071 "$@"; }
 gb() { gobgp -u "$B" -p 50072 "$@"; }
 gc() { gobgp -u "$C" -p 50073 "$@"; }
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   if gb neighbor "$A" 2>/dev/null | grep -qi "BGP state = established" &&
      gc neighbor "$A" 2>/dev/null | grep -qi "BGP state = established"; then break; fi
   sleep 0.5
