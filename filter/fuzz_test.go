@@ -27,11 +27,28 @@ func fuzzElems(t testing.TB) []item {
 	rib := &decode.Record{Type: decode.RecordRIB, Project: "routeviews", Collector: "route-views2", Time: 1400824800_000000}
 	bmp := &decode.Record{Type: decode.RecordUpdate, Collector: "obmp", Router: "r1", Format: decode.FormatBMP, Time: 1700000000_500000}
 	out := []item{{updRec, a}, {rib, c}, {updRec, w}, {bmp, s}, {bmp, a}}
-	if _, err := os.Stat(realDir); err == nil {
-		items := loadCorpus(t)
-		for i := 0; i < len(items); i += len(items) / 64 {
-			out = append(out, items[i])
+	for _, it := range fuzzCorpus(t) {
+		out = append(out, it)
+		if len(out) > 64 {
+			break
 		}
+	}
+	return out
+}
+
+// fuzzCorpus decodes the small RIS rrc06 updates file (1,561 elems): a fuzz
+// worker loads it at every start, so the large corpus would slow it down.
+func fuzzCorpus(t testing.TB) []item {
+	if _, err := os.Stat(realDir); err != nil {
+		return nil
+	}
+	items, err := decodeFile(corpusFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []item
+	for i := 0; i < len(items); i += 20 {
+		out = append(out, items[i])
 	}
 	return out
 }
@@ -49,9 +66,9 @@ func FuzzParse(f *testing.F) {
 	}
 	// Values taken from real elems: prefixes, AS paths as regexes,
 	// communities, peers.
-	if _, err := os.Stat(realDir); err == nil {
-		items := loadCorpus(f)
-		for i := 0; i < len(items); i += len(items) / 40 {
+	{
+		items := fuzzCorpus(f)
+		for i := 0; i < len(items); i += 2 {
 			e := items[i].e
 			f.Add("peer " + strconv.FormatUint(uint64(e.PeerASN), 10) + " and prefix any " + e.Prefix.String())
 			if e.Attrs != nil {
