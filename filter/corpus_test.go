@@ -45,6 +45,9 @@ var corpusFiles = []corpusFile{
 	{"ripe-bgpdump/updates.20070211.0141.gz", "ris", "rrc00", 30000},
 	{"bgpkit/rrc15_2010.02_updates.20100227.1610.gz", "ris", "rrc15", 0},
 	{"mrtparse/bird6-mrtdump_bgp", "singlefile", "bird6", 0},
+	// BIRD stamps each TABLE_DUMP_V2 record with its own time, after the
+	// PEER_INDEX_TABLE's.
+	{"mrtparse/bird-mrtdump_rib", "singlefile", "bird", 0},
 }
 
 // item is one decoded elem with its record.
@@ -407,6 +410,8 @@ var corpusCases = []struct {
 	{"pathid 1 and ipversion 6", and(pathIDIs(1), ipv(true))},
 	{"time 1427846400,1427846700", timeIn(1427846400, 1427846700)},
 	{"time 2015-04-01T00:05:00Z", timeIn(1427846700, 1<<40)},
+	{"time 1486801685", timeIn(1486801685, 1<<40)},
+	{"time 1486801685,1486801745 and collector bird", and(timeIn(1486801685, 1486801745), collectorIs("bird"))},
 	{"window 1427846400,1427846400 1427846900,1427846999", or(timeIn(1427846400, 1427846400), timeIn(1427846900, 1427846999))},
 	// Boolean structure.
 	{"peer 25152 or peer 30844", peerIs(25152, 30844)},

@@ -185,6 +185,10 @@ func (x *expr) match(r *decode.Record, e *decode.Elem, s *scratch) bool {
 	return !x.eval[0].match(r, e, s)
 }
 
+// mrtPeerIndexTable is the TABLE_DUMP_V2 subtype PEER_INDEX_TABLE (RFC 6396
+// §4.3.1).
+const mrtPeerIndexTable = 1
+
 // tri is a three-valued truth: the answer may be unknown from partial facts.
 type tri uint8
 
@@ -267,9 +271,14 @@ func (x *expr) probe(p *probe) tri {
 
 // MatchRecord is the record-level push-down: false means no elem of r can
 // match (project, collector, router, type, resourcetype, time window and the
-// elem types a record of r's type yields).
+// elem types a record of r's type yields), so a reader may skip r entirely.
+// It is therefore always true for a TABLE_DUMP_V2 PEER_INDEX_TABLE, which
+// yields no elem but carries the peers the later RIB records refer to.
 func (f *Filter) MatchRecord(r *decode.Record) bool {
 	if f == nil || f.root == nil || !f.hasRecord || r == nil {
+		return true
+	}
+	if r.Format == decode.FormatTableDumpV2 && r.MRTSubtype == mrtPeerIndexTable {
 		return true
 	}
 	return f.root.probe(&probe{ask: askRecord, r: r}) != no

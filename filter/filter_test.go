@@ -212,6 +212,22 @@ func TestPushDown(t *testing.T) {
 	}
 }
 
+// TestPeerIndexTableKept: a reader must not skip the PEER_INDEX_TABLE, whose
+// peers later RIB records need, whatever the record clauses say.
+func TestPeerIndexTableKept(t *testing.T) {
+	pit := &decode.Record{Type: decode.RecordRIB, Format: decode.FormatTableDumpV2, MRTType: 13, MRTSubtype: 1, Time: 1}
+	rib := &decode.Record{Type: decode.RecordRIB, Format: decode.FormatTableDumpV2, MRTType: 13, MRTSubtype: 2, Time: 1}
+	for _, expr := range []string{"time 100", "type updates", "collector x", "elemtype announcements"} {
+		f := mustParse(t, expr)
+		if !f.MatchRecord(pit) {
+			t.Errorf("%s: MatchRecord skips the PEER_INDEX_TABLE", expr)
+		}
+		if f.MatchRecord(rib) {
+			t.Errorf("%s: MatchRecord keeps a RIB record it rules out", expr)
+		}
+	}
+}
+
 func TestNilAndEmptyFilters(t *testing.T) {
 	var f *filter.Filter
 	e := announce("192.0.2.0/24", seq(1))
