@@ -87,8 +87,10 @@ type Bzip2Reader struct {
 	order   chan *bzJob
 	stop    chan struct{}
 	once    sync.Once
-	outFree chan []byte
-	srcFree chan []byte
+	// splitDone is closed when the splitter has stopped reading r.
+	splitDone chan struct{}
+	outFree   chan []byte
+	srcFree   chan []byte
 
 	cur    []byte
 	curJob *bzJob
@@ -110,13 +112,14 @@ func newBzip2Reader(r io.Reader, workers int, native bool) *Bzip2Reader {
 		workers = 1
 	}
 	z := &Bzip2Reader{
-		r:       r,
-		workers: workers,
-		jobs:    make(chan *bzJob),
-		order:   make(chan *bzJob, workers+1),
-		stop:    make(chan struct{}),
-		outFree: make(chan []byte, 2*workers+4),
-		srcFree: make(chan []byte, 2*workers+4),
+		r:         r,
+		workers:   workers,
+		jobs:      make(chan *bzJob),
+		order:     make(chan *bzJob, workers+1),
+		stop:      make(chan struct{}),
+		splitDone: make(chan struct{}),
+		outFree:   make(chan []byte, 2*workers+4),
+		srcFree:   make(chan []byte, 2*workers+4),
 	}
 	go z.split()
 	for i := 0; i < workers; i++ {
@@ -234,6 +237,7 @@ func (z *Bzip2Reader) recycle(j *bzJob) {
 		select {
 		case z.outFree <- j.out[:0]:
 		default:
+			putBuf(&bzOutPool, j.out)
 		}
 	}
 	if j.src != nil {
@@ -272,7 +276,9 @@ func (z *Bzip2Reader) fail(err error) {
 func (z *Bzip2Reader) split() {
 	defer close(z.order)
 	defer close(z.jobs)
-	s := &bitScanner{r: z.r, buf: make([]byte, 0, 1<<20)}
+	s := &bitScanner{r: z.r, buf: getBuf(&bzScanPool)[:0]}
+	defer func() { putBuf(&bzScanPool, s.buf) }()
+	defer close(z.splitDone)
 	pos := int64(0) // byte offset of the next stream header
 	split, fakeNext := false, false
 	for streams := 0; ; streams++ {
@@ -368,6 +374,29 @@ func (z *Bzip2Reader) split() {
 				bit = nxt
 			}
 		}
+	}
+}
+
+// Buffers and block decoders are pooled across readers: a bzip2 reader
+// needs about 10 MB per worker, too much to allocate per file.
+var (
+	bzDecoderPool = sync.Pool{New: func() any { return new(bzBlockDecoder) }}
+	bzScanPool    = sync.Pool{New: func() any { return make([]byte, 1<<20) }}
+	bzOutPool     = sync.Pool{New: func() any { return make([]byte, 1<<20) }}
+)
+
+// getBuf and putBuf keep []byte in a sync.Pool (by pointer-free boxing of
+// the slice header; the pool's New sets the size).
+func getBuf(p *sync.Pool) []byte {
+	if b, ok := p.Get().([]byte); ok {
+		return b[:cap(b)]
+	}
+	return nil
+}
+
+func putBuf(p *sync.Pool, b []byte) {
+	if cap(b) >= 1<<20 && cap(b) <= 64<<20 {
+		p.Put(b[:cap(b)])
 	}
 }
 
@@ -580,7 +609,8 @@ func decodeJoined(a, b *bzJob) ([]byte, error) {
 // runNative is a worker decoding blocks with bzBlockDecoder, falling back
 // to the standard library when it reports an error.
 func (z *Bzip2Reader) runNative() {
-	var d bzBlockDecoder
+	d := bzDecoderPool.Get().(*bzBlockDecoder)
+	defer bzDecoderPool.Put(d)
 	var synth []byte
 	for {
 		var j *bzJob
@@ -597,7 +627,7 @@ func (z *Bzip2Reader) runNative() {
 		select {
 		case out = <-z.outFree:
 		default:
-			out = make([]byte, 0, 1<<20)
+			out = getBuf(&bzOutPool)[:0]
 		}
 		out, err := d.decode(out[:0], j.src, j.bitOff, j.nbits, j.level)
 		if err != nil {

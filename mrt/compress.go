@@ -45,14 +45,21 @@ func DetectCompression(b []byte) string {
 // parallel (0: the standard library's sequential decoder). Close the
 // returned reader to stop its goroutines; it does not close r.
 func NewDecompressor(r io.Reader, name string, bzip2Workers int) (io.ReadCloser, string, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufioPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	fail := func(err error) (io.ReadCloser, string, error) {
+		br.Reset(nil)
+		bufioPool.Put(br)
+		return nil, name, err
+	}
 	if name == "" {
 		magic, err := br.Peek(6)
 		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, "", fmt.Errorf("reading magic bytes: %w", err)
+			return fail(fmt.Errorf("reading magic bytes: %w", err))
 		}
 		name = DetectCompression(magic)
 	}
+	d := &decompressor{br: br}
 	switch name {
 	case "gzip":
 		z, err := gzip.NewReader(br) // multistream is on by default
@@ -60,32 +67,68 @@ func NewDecompressor(r io.Reader, name string, bzip2Workers int) (io.ReadCloser,
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, name, fmt.Errorf("gzip header: %w", err)
+			return fail(fmt.Errorf("gzip header: %w", err))
 		}
-		return z, name, nil
+		d.Reader, d.closer = z, z
 	case "bzip2":
 		if bzip2Workers == 0 {
-			return io.NopCloser(bzip2.NewReader(br)), name, nil
+			d.Reader = bzip2.NewReader(br)
+		} else {
+			z := NewBzip2Reader(br, bzip2Workers)
+			d.Reader, d.closer, d.bz = z, z, z
 		}
-		return NewBzip2Reader(br, bzip2Workers), name, nil
 	case "xz":
 		z, err := xz.NewReader(br)
 		if err != nil {
-			return nil, name, fmt.Errorf("xz header: %w", err)
+			return fail(fmt.Errorf("xz header: %w", err))
 		}
-		return io.NopCloser(z), name, nil
+		d.Reader = z
 	case "zstd":
 		// A 128 MiB window covers zstd --long=27; larger declared
 		// windows are refused rather than allocated.
 		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
-			return nil, name, fmt.Errorf("zstd header: %w", err)
+			return fail(fmt.Errorf("zstd header: %w", err))
 		}
-		return zstdCloser{z}, name, nil
+		// The zstd decoder reads br on its own goroutine: do not reuse br.
+		d.Reader, d.closer, d.br = z, zstdCloser{z}, nil
 	case "none":
-		return io.NopCloser(br), name, nil
+		d.Reader = br
+	default:
+		return fail(fmt.Errorf("unknown compression %q", name))
 	}
-	return nil, name, fmt.Errorf("unknown compression %q", name)
+	return d, name, nil
+}
+
+// bufioPool recycles the 1 MiB input buffers across readers.
+var bufioPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1<<20) }}
+
+// decompressor closes the decoder and returns its input buffer to the pool
+// once nothing reads it any more.
+type decompressor struct {
+	io.Reader
+	closer io.Closer
+	bz     *Bzip2Reader
+	br     *bufio.Reader
+	once   sync.Once
+}
+
+// Close closes the decoder. The caller must not be inside Read.
+func (d *decompressor) Close() error {
+	var err error
+	d.once.Do(func() {
+		if d.closer != nil {
+			err = d.closer.Close()
+		}
+		if d.bz != nil {
+			<-d.bz.splitDone // the splitter reads br on its own goroutine
+		}
+		if d.br != nil {
+			d.br.Reset(nil)
+			bufioPool.Put(d.br)
+		}
+	})
+	return err
 }
 
 type zstdCloser struct{ *zstd.Decoder }
@@ -155,7 +198,7 @@ func (p *pipe) run(src io.Reader) {
 		select {
 		case buf = <-p.free:
 		default:
-			buf = make([]byte, p.size)
+			buf = p.newBuf()
 		}
 		buf = buf[:cap(buf)]
 		n := 0
@@ -174,6 +217,18 @@ func (p *pipe) run(src io.Reader) {
 			return
 		}
 	}
+}
+
+// chunkPool recycles chunk buffers of the default size across readers.
+var chunkPool = sync.Pool{New: func() any { return make([]byte, defaultChunkSize) }}
+
+const defaultChunkSize = 512 << 10
+
+func (p *pipe) newBuf() []byte {
+	if p.size == defaultChunkSize {
+		return chunkPool.Get().([]byte)
+	}
+	return make([]byte, p.size)
 }
 
 func (p *pipe) recv() (chunk, bool) {
@@ -199,9 +254,21 @@ func (p *pipe) close() {
 		// Let a goroutine blocked in a send see stop, then close the
 		// decompressor once run has returned.
 		go func() {
-			for range p.ch {
+			for c := range p.ch {
+				p.release(c.buf)
 			}
 			p.dec.Close()
+			if p.size == defaultChunkSize {
+				for {
+					select {
+					case b := <-p.free:
+						chunkPool.Put(b[:cap(b)])
+						continue
+					default:
+					}
+					break
+				}
+			}
 		}()
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
@@ -270,7 +271,7 @@ func NewReader(r io.Reader, opts ...ReaderOpt) (*Reader, error) {
 		maxRecordLen: DefaultMaxRecordLen,
 		maxSkew:      7 * 24 * time.Hour,
 		bzip2Workers: 2,
-		chunkSize:    512 << 10,
+		chunkSize:    defaultChunkSize,
 	}
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -304,8 +305,15 @@ func NewReader(r io.Reader, opts ...ReaderOpt) (*Reader, error) {
 		cfg:         cfg,
 		compression: comp,
 		src:         p,
-		win:         make([]byte, 2*cfg.chunkSize),
+		win:         newWindow(cfg.chunkSize),
 	}, nil
+}
+
+func newWindow(chunkSize int) []byte {
+	if chunkSize == defaultChunkSize {
+		return windowPool.Get().([]byte)
+	}
+	return make([]byte, 2*chunkSize)
 }
 
 // Compression returns the detected compression: "gzip", "bzip2", "xz",
@@ -319,13 +327,21 @@ func (r *Reader) Stats() ReaderStats {
 	return s
 }
 
-// Close stops the decompression goroutines and releases the buffers. It does
-// not close the underlying reader. It is safe to call more than once.
+// Close stops the decompression goroutines and releases the buffers (the
+// last record's Body is invalid afterwards). It does not close the
+// underlying reader. It is safe to call more than once.
 func (r *Reader) Close() error {
 	r.done = true
 	r.src.close()
+	if len(r.win) == 2*defaultChunkSize {
+		windowPool.Put(r.win)
+	}
+	r.win, r.lo, r.hi, r.rec = nil, 0, 0, RawRecord{}
 	return nil
 }
+
+// windowPool recycles default-size windows across readers.
+var windowPool = sync.Pool{New: func() any { return make([]byte, 2*defaultChunkSize) }}
 
 // Next returns the next record. It returns a *GapError (not fatal: call
 // Next again) after skipping a damaged region, a *TruncatedError (fatal) when
