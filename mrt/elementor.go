@@ -127,7 +127,10 @@ func (e *Elementor) decodeRecord(b *decode.Batch, raw *RawRecord, owned bool) {
 		r.Format = decode.FormatBGP
 	}
 	s := sink{b: b, ri: b.AddRecord(&r), owned: owned}
-	if e.Prefilter != nil && !e.Prefilter.MatchRecord(s.rec()) {
+	// A PEER_INDEX_TABLE is state for the records after it: it is never
+	// filtered out.
+	index := h.Type == TypeTableDumpV2 && h.Subtype == PeerIndexTable
+	if e.Prefilter != nil && !index && !e.Prefilter.MatchRecord(s.rec()) {
 		s.rec().Status = decode.StatusFilteredSource
 		return
 	}

@@ -171,13 +171,19 @@ func TestDeprecatedBGPType(t *testing.T) {
 	}
 }
 
-// fakePrefilter rejects one peer ASN and the withdrawal type.
+// fakePrefilter rejects one peer ASN, the withdrawal type and every record
+// of a RIB dump.
 type fakePrefilter struct{}
 
-func (fakePrefilter) MatchRecord(*decode.Record) bool         { return true }
+func (fakePrefilter) MatchRecord(r *decode.Record) bool       { return r.Type != decode.RecordRIB }
 func (fakePrefilter) MatchPeer(_ netip.Addr, asn uint32) bool { return asn != 65003 }
 func (fakePrefilter) WantsElemType(t decode.ElemType) bool    { return t != decode.ElemWithdrawal }
 func (fakePrefilter) WantsFamily(bool) bool                   { return true }
+
+// peerOnly is fakePrefilter without the record rule.
+type peerOnly struct{ fakePrefilter }
+
+func (peerOnly) MatchRecord(*decode.Record) bool { return true }
 
 func TestPrefilterSkipsPeersAndTypes(t *testing.T) {
 	el := NewElementor()
@@ -186,10 +192,19 @@ func TestPrefilterSkipsPeersAndTypes(t *testing.T) {
 	rib := cat(u32(7), []byte{24, 198, 51, 100}, u16(2),
 		u16(0), u32(1), u16(uint16(len(attrs4))), attrs4,
 		u16(1), u32(2), u16(uint16(len(attrs4))), attrs4)
-	_, elems := run(t, el, TypeTableDumpV2, RIBIPv4Unicast, rib)
+	if len(el.Peers()) != 2 {
+		t.Fatalf("a PEER_INDEX_TABLE must be decoded whatever MatchRecord says: %d peers", len(el.Peers()))
+	}
+	rec, elems := run(t, el, TypeTableDumpV2, RIBIPv4Unicast, rib)
+	if rec.Status != decode.StatusFilteredSource || len(elems) != 0 {
+		t.Errorf("record push-down: %v, %d elems", rec.Status, len(elems))
+	}
+	el.Prefilter = peerOnly{}
+	_, elems = run(t, el, TypeTableDumpV2, RIBIPv4Unicast, rib)
 	if len(elems) != 1 || elems[0].PeerASN != 4200000000 {
 		t.Errorf("peer push-down: %+v", elems)
 	}
+	el.Prefilter = fakePrefilter{}
 	hdr2 := cat(u16(65001), u16(65000), u16(0), u16(1), ip("192.0.2.7"), ip("192.0.2.8"))
 	upd := cat(u16(2), []byte{8, 10}, u16(uint16(len(attrs2))), attrs2, []byte{24, 198, 51, 100})
 	_, elems = run(t, el, TypeBGP4MP, BGP4MPMessage, cat(hdr2, bgpMsg(2, upd)))
