@@ -222,6 +222,9 @@ func readInputs(ctx context.Context, cfg *readConfig, names []string, stdin io.R
 		if errors.Is(err, text.ErrLimit) {
 			break
 		}
+		if werr := w.Err(); werr != nil && !errors.Is(werr, text.ErrLimit) {
+			break // writing failed: Close reports it once
+		}
 		if err != nil {
 			sum.FailedFiles++
 			fmt.Fprintf(errOut, "bgp-connector: %v\n", err)
@@ -234,7 +237,7 @@ func readInputs(ctx context.Context, cfg *readConfig, names []string, stdin io.R
 	}
 	sum.Lines = st.Lines
 	if werr != nil {
-		errs = append(errs, fmt.Errorf("writing output: %w", werr))
+		return sum, fmt.Errorf("writing output: %w", werr)
 	}
 	if len(errs) > 0 {
 		return sum, fmt.Errorf("%d of %d inputs could not be read completely", len(errs), sum.Files)

@@ -194,3 +194,23 @@ func TestReadDumpLines(t *testing.T) {
 		}
 	}
 }
+
+// failWriter fails every write.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestReadWriteError checks that a failing output stops the read with one
+// error naming the output, not one per input.
+func TestReadWriteError(t *testing.T) {
+	f := corpusFile(t, "ripe-bgpdump/updates.20160811.1600.gz")
+	var errOut bytes.Buffer
+	cfg := readConfig{Project: "singlefile", Collector: "singlefile", Type: "auto"}
+	_, err := readInputs(context.Background(), &cfg, []string{f, f, f}, nil, failWriter{}, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("error %v, want the write error", err)
+	}
+	if strings.Contains(errOut.String(), "disk full") {
+		t.Errorf("write error reported per input: %q", errOut.String())
+	}
+}
