@@ -234,3 +234,27 @@ func BenchmarkGoavroReusedMap(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendElemTypical encodes a typical IPv4 announcement: a 4-ASN
+// path, two communities, BMP post-policy Adj-RIB-In.
+func BenchmarkAppendElemTypical(b *testing.B) {
+	rec := &decode.Record{Time: 1700000000123456, Project: "openbmp", Collector: "is-cc-bmp1", Router: "route-views5", RouterIP: netip.MustParseAddr("128.223.51.105")}
+	a := &decode.Attrs{}
+	a.Set(decode.AttrOrigin)
+	a.ASPath.AppendSegment(decode.SegSequence, 3356, 174, 13335, 64512)
+	a.Set(decode.AttrMED)
+	a.MED = 10
+	a.Communities = []decode.Community{3356<<16 | 2, 3356<<16 | 501}
+	el := &decode.Elem{Type: decode.ElemAnnouncement, Time: 1700000000000000, PeerIP: netip.MustParseAddr("198.51.100.7"), PeerASN: 3356,
+		Prefix: netip.MustParsePrefix("203.0.113.0/24"), NextHop: netip.MustParseAddr("198.51.100.7"), Attrs: a,
+		BMP: decode.BMPInfo{Present: true, PostPolicy: true}}
+	src := Source{Topic: "openbmp.bmp_raw", Partition: 3, Offset: 123456789}
+	f, _ := SingleObject()
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = f.AppendHeader(buf[:0], schema.Announcements)
+		buf = AppendElem(buf, rec, el, &src)
+	}
+	b.SetBytes(int64(len(buf)))
+}
