@@ -247,7 +247,6 @@ func (e *Elementor) entry(s *sink, b []byte) error {
 	default:
 		el.NextHop = nextHop(a, f.AFI == decode.AFIIPv6)
 	}
-	s.rec().Type = decode.RecordRIB
 	s.add(&el)
 	return nil
 }

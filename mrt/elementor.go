@@ -126,6 +126,9 @@ func (e *Elementor) decodeRecord(b *decode.Batch, raw *RawRecord, owned bool) {
 	case TypeBGP:
 		r.Format = decode.FormatBGP
 	}
+	if (h.Type == TypeBGP4MP || h.Type == TypeBGP4MPET) && h.Subtype == BGP4MPEntry {
+		r.Type = decode.RecordRIB // a RIB entry in update-stream framing
+	}
 	s := sink{b: b, ri: b.AddRecord(&r), owned: owned}
 	// A PEER_INDEX_TABLE is state for the records after it: it is never
 	// filtered out.

@@ -151,6 +151,14 @@ func TestBGP4MP(t *testing.T) {
 	if rec.Type != decode.RecordRIB || len(elems) != 1 || elems[0].Type != decode.ElemRIB || elems[0].Prefix.String() != "10.2.0.0/16" || elems[0].NextHop.String() != "192.0.2.1" {
 		t.Errorf("ENTRY: %+v %+v", rec, elems)
 	}
+	// The record type of an ENTRY is known before decoding, so a Prefilter
+	// asked about the record sees a RIB record.
+	el.Prefilter = ribOnly{}
+	rec, elems = run(t, el, TypeBGP4MP, BGP4MPEntry, entry)
+	if rec.Status != decode.StatusValid || len(elems) != 1 {
+		t.Errorf("ENTRY under a RIB-only prefilter: %v, %d elems", rec.Status, len(elems))
+	}
+	el.Prefilter = nil
 	// Unknown subtype.
 	rec, _ = run(t, el, TypeBGP4MP, 99, hdr2)
 	if rec.Status != decode.StatusUnsupported {
@@ -179,6 +187,13 @@ func (fakePrefilter) MatchRecord(r *decode.Record) bool       { return r.Type !=
 func (fakePrefilter) MatchPeer(_ netip.Addr, asn uint32) bool { return asn != 65003 }
 func (fakePrefilter) WantsElemType(t decode.ElemType) bool    { return t != decode.ElemWithdrawal }
 func (fakePrefilter) WantsFamily(bool) bool                   { return true }
+
+// ribOnly keeps only RIB records.
+type ribOnly struct{ fakePrefilter }
+
+func (ribOnly) MatchRecord(r *decode.Record) bool    { return r.Type == decode.RecordRIB }
+func (ribOnly) MatchPeer(netip.Addr, uint32) bool    { return true }
+func (ribOnly) WantsElemType(t decode.ElemType) bool { return t == decode.ElemRIB }
 
 // peerOnly is fakePrefilter without the record rule.
 type peerOnly struct{ fakePrefilter }
