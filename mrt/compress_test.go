@@ -598,3 +598,19 @@ func BenchmarkReaderSmallFile(b *testing.B) {
 		})
 	}
 }
+
+// TestBzip2EmptyStreams: streams without blocks ("BZh9", end magic, CRC 0)
+// around a real one decode like compress/bzip2 does.
+func TestBzip2EmptyStreams(t *testing.T) {
+	empty := []byte{'B', 'Z', 'h', '9', 0x17, 0x72, 0x45, 0x38, 0x50, 0x90, 0, 0, 0, 0}
+	real := rawFile(t, "pyasn/bview.20140112.1600_3samples.bz2")
+	for _, in := range [][]byte{empty, append(append(bytes.Clone(empty), real...), empty...)} {
+		want, werr := io.ReadAll(stdBzip2(in))
+		z := NewBzip2Reader(bytes.NewReader(in), 2)
+		got, err := io.ReadAll(z)
+		z.Close()
+		if werr != nil || err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%d-byte input: %d bytes, %v; stdlib %d bytes, %v", len(in), len(got), err, len(want), werr)
+		}
+	}
+}
