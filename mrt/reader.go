@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -203,7 +204,7 @@ func WithCompression(name string) ReaderOpt {
 }
 
 // WithBzip2Workers sets how many goroutines decode bzip2 blocks in parallel
-// (default 2) with this package's block decoder (see NewBzip2Reader). 0 uses
+// (default 2, or 1 when GOMAXPROCS is 1) with this package's block decoder (see NewBzip2Reader). 0 uses
 // the standard library's sequential decoder instead.
 func WithBzip2Workers(n int) ReaderOpt {
 	return optFunc(func(c *readerCfg) { c.bzip2Workers = n })
@@ -270,7 +271,7 @@ func NewReader(r io.Reader, opts ...ReaderOpt) (*Reader, error) {
 	cfg := readerCfg{
 		maxRecordLen: DefaultMaxRecordLen,
 		maxSkew:      7 * 24 * time.Hour,
-		bzip2Workers: 2,
+		bzip2Workers: min(2, runtime.GOMAXPROCS(0)),
 		chunkSize:    defaultChunkSize,
 	}
 	for _, o := range opts {
