@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -320,8 +321,13 @@ func (c *Connector) setupFraming(ctx context.Context) error {
 // they do: the group waits for them rather than failing, and says so
 // (BGPStream blocks silently in this case).
 func (c *Connector) watchInputTopics(ctx context.Context, base []kgo.Opt) {
-	if c.cfg.TopicsRegex != "" || len(c.cfg.Topics) == 0 {
+	if c.cfg.TopicsRegex == "" && len(c.cfg.Topics) == 0 {
 		return
+	}
+	var re *regexp.Regexp
+	if c.cfg.TopicsRegex != "" {
+		// Anchored as franz-go anchors ConsumeRegex patterns.
+		re = regexp.MustCompile("^(?:" + c.cfg.TopicsRegex + ")$")
 	}
 	cl, err := kgo.NewClient(base...)
 	if err != nil {
@@ -331,10 +337,29 @@ func (c *Connector) watchInputTopics(ctx context.Context, base []kgo.Opt) {
 	adm := kadm.NewClient(cl)
 	for {
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		td, err := adm.ListTopics(tctx, c.cfg.Topics...)
+		var td kadm.TopicDetails
+		if re != nil {
+			td, err = adm.ListTopics(tctx)
+		} else {
+			td, err = adm.ListTopics(tctx, c.cfg.Topics...)
+		}
 		cancel()
-		var missing []string
-		if err == nil {
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				c.log.Warn("cannot list input topics", "brokers", c.brokers, "err", err)
+			}
+		case re != nil:
+			found := false
+			for t := range td {
+				found = found || re.MatchString(t)
+			}
+			if found {
+				return
+			}
+			c.log.Warn("no topic matches topics.regex yet; waiting (matching topics are consumed as soon as they exist)", "regex", c.cfg.TopicsRegex, "brokers", c.brokers)
+		default:
+			var missing []string
 			for _, t := range c.cfg.Topics {
 				if d, ok := td[t]; !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
 					missing = append(missing, t)
@@ -344,8 +369,6 @@ func (c *Connector) watchInputTopics(ctx context.Context, base []kgo.Opt) {
 				return
 			}
 			c.log.Warn("input topic does not exist; waiting for it to be created (records are consumed as soon as it is)", "topics", missing, "brokers", c.brokers)
-		} else if ctx.Err() == nil {
-			c.log.Warn("cannot list input topics", "brokers", c.brokers, "err", err)
 		}
 		select {
 		case <-ctx.Done():

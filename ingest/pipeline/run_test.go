@@ -167,3 +167,47 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// TestRegexWithoutMatch checks that a topics.regex matching no topic is
+// reported, not a silent wait, and that a matching topic created later is
+// consumed.
+func TestRegexWithoutMatch(t *testing.T) {
+	cluster, addr, err := StartEmbedded(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	var logBuf syncBuf
+	log := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := New(newConfig(t, `topics.regex=routeviews\..*\.bmp_raw`), log, WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
+	waitFor(t, "the no-match warning", 20*time.Second, func() bool {
+		return strings.Contains(logBuf.String(), "no topic matches topics.regex")
+	})
+	vals, keys, err := ReadFrames("../../testdata/gobgp/gobgp-bmp.obmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kadm.NewClient(adm).CreateTopic(ctx, 1, 1, nil, "routeviews.amsix.bmp_raw"); err != nil {
+		t.Fatal(err)
+	}
+	adm.Close()
+	if err := Produce(ctx, []string{addr}, "routeviews.amsix.bmp_raw", vals, keys); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "records of the matching topic", 60*time.Second, func() bool { return c.Drained(uint64(len(vals))) })
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
