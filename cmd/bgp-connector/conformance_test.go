@@ -487,3 +487,35 @@ func compareJSONDump(js, dump string) string {
 	}
 	return ""
 }
+
+// TestComparatorsCatchDifferences makes sure the column comparisons above
+// can fail: each altered field of a real line is reported.
+func TestComparatorsCatchDifferences(t *testing.T) {
+	dump := "BGP4MP|1192460700|A|213.200.87.254|3257|203.157.152.0/24|3257 9835|IGP|213.200.87.254|0|10|3257:3150 no-export|AG|9835 164.115.26.130|"
+	reader := "U|A|1192460700.000000|singlefile|singlefile|||3257|213.200.87.254|203.157.152.0/24|213.200.87.254|3257 9835|9835|3257:3150 65535:65281||"
+	js := `{"type":"A","time_us":1192460700000000,"peer_asn":3257,"peer_ip":"213.200.87.254","prefix":"203.157.152.0/24",` +
+		`"next_hop":"213.200.87.254","as_path":"3257 9835","origin":"IGP","med":10,"atomic_aggregate":true,` +
+		`"communities":["3257:3150","65535:65281"],"aggregator":{"asn":9835,"ip":"164.115.26.130"}}`
+	if msg := compareReaderDump(reader, dump); msg != "" {
+		t.Fatalf("matching bgpreader line reported: %s", msg)
+	}
+	if msg := compareJSONDump(js, dump); msg != "" {
+		t.Fatalf("matching JSON reported: %s", msg)
+	}
+	for _, alt := range []struct{ from, to string }{
+		{"|3257|", "|3258|"}, {"203.157.152.0/24", "203.157.152.0/23"}, {"|3257 9835|", "|3257 9836|"},
+		{"3257:3150", "3257:3151"}, {"213.200.87.254|0|", "213.200.87.253|0|"},
+	} {
+		if compareReaderDump(reader, strings.Replace(dump, alt.from, alt.to, 1)) == "" {
+			t.Errorf("bgpreader comparison missed %s -> %s", alt.from, alt.to)
+		}
+	}
+	for _, alt := range []struct{ from, to string }{
+		{`"med":10`, `"med":11`}, {`"origin":"IGP"`, `"origin":"EGP"`}, {`"atomic_aggregate":true`, `"atomic_aggregate":false`},
+		{`"asn":9835`, `"asn":9836`}, {`"3257:3150"`, `"3257:3151"`}, {`"peer_asn":3257`, `"peer_asn":1`},
+	} {
+		if compareJSONDump(strings.Replace(js, alt.from, alt.to, 1), dump) == "" {
+			t.Errorf("JSON comparison missed %s -> %s", alt.from, alt.to)
+		}
+	}
+}
