@@ -239,4 +239,3 @@ func TestToleranceAllWithoutDLQ(t *testing.T) {
 	}
 }
 
-var _ = kgo.Record{}

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -302,4 +301,3 @@ func dlqPos(t testing.TB, r *kgo.Record) connPos {
 	return p
 }
 
-var _ = errors.New

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -245,7 +244,6 @@ func TestSASL(t *testing.T) {
 	}
 }
 
-var _ = netip.Addr{}
 
 // TestFilter runs the connector with a filter and checks the outputs
 // against a selection made in plain Go over the directly decoded elems:
