@@ -238,4 +238,3 @@ func TestToleranceAllWithoutDLQ(t *testing.T) {
 		t.Fatalf("skipped %d, want %d", n, len(bad))
 	}
 }
-

@@ -300,4 +300,3 @@ func dlqPos(t testing.TB, r *kgo.Record) connPos {
 	}
 	return p
 }
-

@@ -410,7 +410,6 @@ func connSkipShort(t *testing.T) {
 	}
 }
 
-
 // fmtSscan parses the partition and offset out of an elem id.
 func fmtSscan(id string, p *connPos) (int, error) {
 	f := strings.SplitN(id, "|", 4)

@@ -244,7 +244,6 @@ func TestSASL(t *testing.T) {
 	}
 }
 
-
 // TestFilter runs the connector with a filter and checks the outputs
 // against a selection made in plain Go over the directly decoded elems:
 // announcements of IPv6 prefixes only; stats are never filtered.
