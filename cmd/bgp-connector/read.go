@@ -198,7 +198,7 @@ func (s *readSummary) print(w io.Writer, d time.Duration) {
 // busy.
 const (
 	batchRecords = 512
-	batchElems   = 4096
+	batchElems   = 2048
 	maxWarnings  = 10 // per file; the rest are counted
 )
 

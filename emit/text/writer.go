@@ -45,7 +45,7 @@ type Writer struct {
 
 // Writer sizing: batches in flight and output flush threshold.
 const (
-	writerBatches = 4
+	writerBatches = 3
 	flushAt       = 256 << 10
 )
 
