@@ -245,6 +245,9 @@ func (c *Connector) Run(ctx context.Context) error {
 		if err := t.src.Close(shutCtx); err != nil {
 			c.log.Warn("final commit", "task", t.id, "err", err)
 		}
+		if t.released != nil {
+			close(t.released)
+		}
 	}
 	c.log.Info("connector stopped", "records", c.Stats.Records.Load(), "elems", c.elemTotal(), "dead_letters", c.Stats.DeadLetters.Load())
 	if err := errors.Join(errs...); err != nil {

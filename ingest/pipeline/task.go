@@ -20,6 +20,9 @@ import (
 // pollMax bounds the records one poll hands to a task.
 const pollMax = 2048
 
+// shutdownGrace bounds how long a shutdown waits for blocked produces.
+const shutdownGrace = 30 * time.Second
+
 // task is one consumer-group member: it decodes its partitions' records with
 // one decoder per partition (BMP session state follows the partition that
 // carries the router), filters, and produces through its Writer.
@@ -36,6 +39,10 @@ type task struct {
 	state string // "", "STOPPED" or "FAILED"
 	trace string
 	held  atomic.Int32 // partitions assigned
+
+	// released is closed by Run once the outputs are flushed and the final
+	// commit is done.
+	released chan struct{}
 
 	// Per-record state used by yield.
 	ctx   context.Context
@@ -118,8 +125,20 @@ func (t *task) decoder(topic string, partition int32) inputDecoder {
 // errors.tolerance=none or a produce fails (the error).
 func (t *task) run(ctx context.Context) error {
 	// Outputs are produced with a context that outlives ctx so that a
-	// shutdown lets in-flight elems complete.
-	t.ctx = context.WithoutCancel(ctx)
+	// shutdown lets in-flight elems complete, but not forever: a produce
+	// blocked on an unreachable broker gives up 30 s after the shutdown
+	// began (nothing past it is committed).
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	t.ctx = pctx
+	t.released = make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		select {
+		case <-t.released: // Run flushed and committed: nothing blocked
+		case <-time.After(shutdownGrace):
+		}
+		pcancel()
+	}()
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
