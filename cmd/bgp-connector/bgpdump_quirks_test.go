@@ -182,3 +182,92 @@ func TestBGPDumpQuirksLive(t *testing.T) {
 		}
 	}
 }
+
+// TestBGPDumpRIBQuirksLive does the same for TABLE_DUMP_V2 RIB entries:
+// which next hop bgpdump prints when an entry has NEXT_HOP, an abbreviated
+// or full MP_REACH_NLRI (with a link-local second address), both, or
+// neither; 2- and 4-byte peers of the PEER_INDEX_TABLE; ADD-PATH entries.
+func TestBGPDumpRIBQuirksLive(t *testing.T) {
+	bin, err := exec.LookPath("bgpdump")
+	if err != nil {
+		t.Skip("bgpdump not installed")
+	}
+	const ts = 1700000000
+	var m mrtBuf
+	// PEER_INDEX_TABLE: collector id, empty view name, 3 peers: IPv4 with
+	// a 2-byte ASN, IPv6 with a 4-byte ASN, IPv4 with a 4-byte ASN.
+	pit := cat(netip.MustParseAddr("192.0.2.100").AsSlice(), be16(0), be16(3),
+		[]byte{0}, netip.MustParseAddr("192.0.2.1").AsSlice(), netip.MustParseAddr("192.0.2.1").AsSlice(), be16(64512),
+		[]byte{3}, netip.MustParseAddr("192.0.2.2").AsSlice(), netip.MustParseAddr("2001:db8::2").AsSlice(), be32(4200000000),
+		[]byte{2}, netip.MustParseAddr("192.0.2.3").AsSlice(), netip.MustParseAddr("192.0.2.3").AsSlice(), be32(65550))
+	m.record(ts, 13, 1, pit)
+
+	origin := attr(0x40, 1, []byte{0})
+	path := attr(0x40, 2, asPath4([]uint32{2, 64512, 65001}))
+	entry := func(peer uint16, pathID *uint32, attrs []byte) []byte {
+		e := cat(be16(peer), be32(ts-100))
+		if pathID != nil {
+			e = cat(e, be32(*pathID))
+		}
+		return cat(e, be16(uint16(len(attrs))), attrs)
+	}
+	rib := func(seq uint32, prefix string, entries ...[]byte) []byte {
+		return cat(be32(seq), nlri(prefix), be16(uint16(len(entries))), cat(entries...))
+	}
+	nh4 := attr(0x40, 3, netip.MustParseAddr("198.51.100.1").AsSlice())
+	mp4full := attr(0x80, 14, cat(be16(1), []byte{1, 4}, netip.MustParseAddr("198.51.100.2").AsSlice(), []byte{0}))
+	mp6abbr := attr(0x80, 14, cat([]byte{16}, netip.MustParseAddr("2001:db8::99").AsSlice()))
+	mp6ll := attr(0x80, 14, cat([]byte{32}, netip.MustParseAddr("2001:db8::98").AsSlice(), netip.MustParseAddr("fe80::98").AsSlice()))
+	mp6mapped := attr(0x80, 14, cat([]byte{16}, netip.MustParseAddr("::ffff:192.0.2.77").AsSlice()))
+
+	// IPv4 prefixes: NEXT_HOP only; NEXT_HOP and a full-form MP_REACH;
+	// neither.
+	m.record(ts, 13, 2, rib(0, "10.0.0.0/8",
+		entry(0, nil, cat(origin, path, nh4)),
+		entry(2, nil, cat(origin, path, nh4, mp4full)),
+		entry(1, nil, cat(origin, path))))
+	// IPv6 prefixes: abbreviated MP_REACH with 16, 32 (link-local) and
+	// IPv4-mapped next hops.
+	m.record(ts, 13, 4, rib(1, "2001:db8:1::/48",
+		entry(1, nil, cat(origin, path, mp6abbr)),
+		entry(1, nil, cat(origin, path, mp6ll)),
+		entry(0, nil, cat(origin, path, mp6mapped))))
+	// ADD-PATH IPv4 entries.
+	one, two := uint32(1), uint32(2)
+	m.record(ts, 13, 8, rib(2, "10.1.0.0/16",
+		entry(0, &one, cat(origin, path, nh4)),
+		entry(2, &two, cat(origin, path, nh4))))
+
+	path6 := filepath.Join(t.TempDir(), "rib-quirks.mrt")
+	if err := os.WriteFile(path6, m.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := exec.Command(bin, "-m", "-v", path6).Output()
+	if err != nil {
+		t.Fatalf("bgpdump: %v", err)
+	}
+	if testing.Verbose() {
+		t.Logf("bgpdump -m:\n%s", want)
+	}
+	if bytes.Count(want, []byte("\n")) != 8 {
+		t.Fatalf("bgpdump printed %d lines, want 8:\n%s", bytes.Count(want, []byte("\n")), want)
+	}
+	var out, errOut bytes.Buffer
+	cfg := readConfig{Options: text.Options{Format: text.FormatBGPDump}, Project: "singlefile", Collector: "singlefile", Type: "auto"}
+	if _, err := readInputs(context.Background(), &cfg, []string{path6}, nil, &out, &errOut); err != nil {
+		t.Fatalf("read: %v (%s)", err, errOut.String())
+	}
+	gl, wl := strings.Split(out.String(), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < max(len(gl), len(wl)); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Errorf("line %d:\n ours:    %s\n bgpdump: %s", i+1, g, w)
+		}
+	}
+}
