@@ -37,6 +37,11 @@ func NewScanner(r io.Reader, el *Elementor, opts ...ReaderOpt) (*Scanner, error)
 // Reader returns the underlying Reader (for its statistics).
 func (s *Scanner) Reader() *Reader { return s.r }
 
+// Close stops the Reader's decompression goroutines and returns its
+// buffers; call it when abandoning a stream before its end (Fill does it
+// itself at the end). It is safe to call more than once.
+func (s *Scanner) Close() error { return s.r.Close() }
+
 // Elementor returns the Scanner's Elementor.
 func (s *Scanner) Elementor() *Elementor { return s.el }
 
@@ -63,6 +68,7 @@ func (s *Scanner) next(b *decode.Batch) *RawRecord {
 		if !errors.Is(err, io.EOF) {
 			s.err = err
 		}
+		s.r.Close()
 		return nil
 	}
 }
