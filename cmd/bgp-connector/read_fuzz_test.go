@@ -16,7 +16,7 @@ import (
 )
 
 // FuzzRead feeds arbitrary bytes to the whole read pipeline (compression
-// detection, MRT or BMP framing, decoding, formatting) in the three
+// detection, MRT or BMP framing, decoding, formatting) in one of the three
 // formats: it must not panic, bgpreader lines must have 16 columns and
 // JSON lines must be valid. Seeds: the small uncompressed MRT and BMP files
 // of the corpus and the decompressed heads of two update files (compressed
@@ -28,7 +28,7 @@ func FuzzRead(f *testing.F) {
 			if zr, err := gzip.NewReader(fh); err == nil {
 				head := make([]byte, 8<<10)
 				n, _ := io.ReadFull(zr, head)
-				f.Add(head[:n])
+				f.Add(head[:n], uint8(0))
 			}
 			fh.Close()
 		}
@@ -40,12 +40,13 @@ func FuzzRead(f *testing.F) {
 			if err != nil || len(b) == 0 {
 				continue
 			}
-			f.Add(b[:min(len(b), 8<<10)])
+			f.Add(b[:min(len(b), 8<<10)], uint8(len(b)))
 		}
 	}
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, format := range []text.Format{text.FormatBGPReader, text.FormatBGPDump, text.FormatJSON} {
+	f.Add([]byte{}, uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
+		formats := []text.Format{text.FormatBGPReader, text.FormatBGPDump, text.FormatJSON}
+		for _, format := range formats[which%3 : which%3+1] {
 			var out, errOut bytes.Buffer
 			cfg := readConfig{Options: text.Options{Format: format}, Project: "p", Collector: "c", Type: "auto",
 				ReaderOpts: []mrt.ReaderOpt{mrt.WithChunkSize(4 << 10)}}
