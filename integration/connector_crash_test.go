@@ -88,8 +88,23 @@ func TestConnectorCrash(t *testing.T) {
 	}()
 	p1 := startConnector(t, sets...)
 	time.Sleep(time.Second)
-	for sumOffsets(endOffsets(t, addr, outs...)) == 0 {
-		time.Sleep(10 * time.Millisecond) // slow machine: wait for output before the kill
+	// Kill at a moment when the topic holds records past the group's
+	// commit: the connector then has work in flight.
+	killBy := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(killBy) {
+			t.Fatalf("never saw uncommitted input in 60 s:\n%s", p1.out.String())
+		}
+		var c, e int64
+		at := committed(t, addr, group, topic)
+		for p, end := range endOffsets(t, addr, topic)[topic] {
+			c += at[p]
+			e += end
+		}
+		if c > 0 && c < e && sumOffsets(endOffsets(t, addr, outs...)) > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	p1.stop(t, syscall.SIGKILL)
 	atKill := committed(t, addr, group, topic)
