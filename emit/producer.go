@@ -110,6 +110,9 @@ const (
 	recSlab   = 1024
 )
 
+// Options returns the options the Writer was built with.
+func (w *Writer) Options() Options { return w.opt }
+
 // NewWriter returns a Writer producing through cl.
 func NewWriter(cl *kgo.Client, opt Options) *Writer {
 	return &Writer{cl: cl, opt: opt}

@@ -93,6 +93,9 @@ type Config struct {
 	// PeerUpState is the state a BMP Peer Up elem gets: "established" or
 	// "active" (bgpreader's choice).
 	PeerUpState string
+	// ExactlyOnce runs each task as a transactional session (KIP-618 style,
+	// one transaction per poll): outputs and input offsets commit together.
+	ExactlyOnce bool
 
 	origins map[string]string
 }
@@ -284,6 +287,8 @@ var Keys = []Key{
 			c.MetricsListen = v
 			return nil
 		}},
+	{Name: "exactly.once.support", Default: "disabled", Allowed: []string{"disabled", "required"}, Doc: "required: each poll's outputs and input offsets commit in one Kafka transaction (transactional id <name>-<task>), so readers with isolation.level=read_committed see every elem exactly once; disabled: at-least-once with commits after acknowledgement.",
+		set: func(c *Config, v string) error { c.ExactlyOnce = v == "required"; return nil }},
 	{Name: "bmp.peer.up.state", Default: "established", Allowed: []string{"established", "active"}, Doc: "New state of the S elem of a BMP Peer Up (bgpreader uses active).", set: enum(func(c *Config) *string { return &c.PeerUpState })},
 }
 

@@ -98,6 +98,7 @@ func TestValidationMessages(t *testing.T) {
 		{"consumer.auto.offset.reset=none", `consumer.auto.offset.reset: "none" is not allowed; use one of earliest, latest`},
 		{"security.protocol=TLS", `security.protocol: "TLS" is not allowed; use one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL`},
 		{"sasl.mechanism=GSSAPI", `sasl.mechanism: "GSSAPI" is not allowed; use one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`},
+		{"exactly.once.support=requested", `exactly.once.support: "requested" is not allowed; use one of disabled, required`},
 		{"bmp.peer.up.state=up", `bmp.peer.up.state: "up" is not allowed; use one of established, active`},
 		{"tasks.max=0", `tasks.max: 0 is out of range [1, 256]`},
 		{"tasks.max=two", `tasks.max: "two" is not an integer`},

@@ -53,14 +53,25 @@ func checkOutputs(t *testing.T, want map[string]int, got map[string][]connPos, c
 // TestConnectorCrash kills the connector process with SIGKILL mid-stream,
 // restarts it, and checks that no elem is missing and that duplicates come
 // only from records after the last commit.
-func TestConnectorCrash(t *testing.T) {
+func TestConnectorCrash(t *testing.T) { crashTest(t, false) }
+
+// TestConnectorCrashExactlyOnce is the crash test with
+// exactly.once.support=required: read_committed readers must see every elem
+// exactly once, with no duplicate despite the SIGKILL.
+func TestConnectorCrashExactlyOnce(t *testing.T) { crashTest(t, true) }
+
+func crashTest(t *testing.T, eos bool) {
 	connSkipShort(t)
 	one := connMRTValues(t, connRealData(t, "ripe-bgpdump/updates.20160811.1600.gz"))
 	var values [][]byte
 	for i := 0; i < 4; i++ {
 		values = append(values, one...)
 	}
-	const topic, group = "ris.updates", "crash-test"
+	const topic = "ris.updates"
+	group := "crash-test"
+	if eos {
+		group = "crash-test-eos"
+	}
 	cluster, addr, err := pipeline.StartEmbedded(0, 6, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +79,9 @@ func TestConnectorCrash(t *testing.T) {
 	defer cluster.Close()
 	sets := []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + topic, "group.id=" + group,
 		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
+	if eos {
+		sets = append(sets, "exactly.once.support=required")
+	}
 	outs := []string{"bgp.elems.ribs", "bgp.elems.announcements", "bgp.elems.withdrawals", "bgp.elems.peerstates", "bgp.elems.stats"}
 
 	// The input streams in, as from a live collector: chunks of records at
@@ -129,7 +143,10 @@ func TestConnectorCrash(t *testing.T) {
 	if err := p2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: exit %v, want status 0", err)
 	}
-	got := outputIDs(t, addr, "bgp.elems")
+	got := outputIDsOf(t, addr, "bgp.elems", eos)
 	dups := checkOutputs(t, want, got, atKill)
+	if eos && dups != 0 {
+		t.Errorf("exactly once: %d duplicates visible to read_committed readers", dups)
+	}
 	t.Logf("%d elems expected, %d duplicates after the restart (records past the last commit)", total, dups)
 }

@@ -277,6 +277,12 @@ func idOfElem(e *decode.Elem, p connPos) string {
 // outputIDs reads every output topic and returns the elem ids found, decoded
 // from Avro single-object encoding with goavro and the .avsc schemas.
 func outputIDs(t testing.TB, addr, prefix string) map[string][]connPos {
+	return outputIDsOf(t, addr, prefix, false)
+}
+
+// outputIDsOf is outputIDs, reading with isolation.level=read_committed
+// when committedOnly (outputs of an exactly-once connector).
+func outputIDsOf(t testing.TB, addr, prefix string, committedOnly bool) map[string][]connPos {
 	t.Helper()
 	var topics []string
 	byTopic := map[string]schema.Type{}
@@ -284,7 +290,13 @@ func outputIDs(t testing.TB, addr, prefix string) map[string][]connPos {
 		topics = append(topics, prefix+"."+ty.Suffix())
 		byTopic[prefix+"."+ty.Suffix()] = ty
 	}
-	recs, err := pipeline.ReadAll(context.Background(), []string{addr}, topics...)
+	var recs []*kgo.Record
+	var err error
+	if committedOnly {
+		recs, err = pipeline.ReadCommitted(context.Background(), []string{addr}, 2*time.Second, topics...)
+	} else {
+		recs, err = pipeline.ReadAll(context.Background(), []string{addr}, topics...)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,8 +99,12 @@ func (c *Connector) inFlight() int {
 	defer c.tasksMu.Unlock()
 	n := 0
 	for _, t := range c.tasks {
-		if t != nil {
+		switch {
+		case t == nil:
+		case t.src != nil:
 			n += t.src.Tracker().InFlight()
+		case t.txOpen.Load():
+			n++
 		}
 	}
 	return n
@@ -347,4 +351,32 @@ func compact(v any) any {
 		return out
 	}
 	return v
+}
+
+// ReadCommitted consumes topics from their start with
+// isolation.level=read_committed and returns every committed record once
+// nothing new arrived for quiet (offsets of transactional topics include
+// control records and aborted data, so the end offsets cannot be counted to).
+func ReadCommitted(ctx context.Context, brokers []string, quiet time.Duration, topics ...string) ([]*kgo.Record, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var all []*kgo.Record
+	for {
+		pctx, cancel := context.WithTimeout(ctx, quiet)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return all, ctx.Err()
+		}
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) { all = append(all, r); n++ })
+		if n == 0 && pctx.Err() != nil {
+			return all, nil
+		}
+	}
 }

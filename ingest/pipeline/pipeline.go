@@ -242,8 +242,13 @@ func (c *Connector) Run(ctx context.Context) error {
 		if t == nil {
 			continue
 		}
-		if err := t.src.Close(shutCtx); err != nil {
-			c.log.Warn("final commit", "task", t.id, "err", err)
+		if t.src != nil {
+			if err := t.src.Close(shutCtx); err != nil {
+				c.log.Warn("final commit", "task", t.id, "err", err)
+			}
+		}
+		if t.sess != nil {
+			t.sess.Close() // every transaction was ended by the task
 		}
 		if t.released != nil {
 			close(t.released)

@@ -27,12 +27,14 @@ const shutdownGrace = 30 * time.Second
 // one decoder per partition (BMP session state follows the partition that
 // carries the router), filters, and produces through its Writer.
 type task struct {
-	c     *Connector
-	id    int
-	src   *ingest.Source
-	w     *emit.Writer
-	match elemMatcher
-	log   *slog.Logger
+	c      *Connector
+	id     int
+	src    *ingest.Source            // at-least-once mode
+	sess   *kgo.GroupTransactSession // exactly-once mode
+	txOpen atomic.Bool               // a transaction is open (exactly-once)
+	w      *emit.Writer
+	match  elemMatcher
+	log    *slog.Logger
 
 	mu    sync.Mutex
 	decs  map[ingest.TopicPartition]inputDecoder
@@ -58,7 +60,17 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 		Topics: c.topics, Framing: c.framing, Key: c.key,
 		DLQTopic: c.cfg.DLQTopic, DLQContextHeaders: c.cfg.DLQContextHeaders, Connector: c.cfg.Name,
 	})
-	src, err := ingest.NewSource(c.cfg, id, base, c.log, ingest.Hooks{Assigned: t.assigned, Revoked: t.dropDecoders})
+	hooks := ingest.Hooks{Assigned: t.assigned, Revoked: t.dropDecoders}
+	if c.cfg.ExactlyOnce {
+		sess, err := ingest.NewTxSession(c.cfg, id, base, emit.ProducerOpts(c.cfg.Compression, c.cfg.Linger), c.log, hooks)
+		if err != nil {
+			return nil, err
+		}
+		t.sess = sess
+		t.w = emit.NewWriter(sess.Client(), t.w.Options())
+		return t, nil
+	}
+	src, err := ingest.NewSource(c.cfg, id, base, c.log, hooks)
 	if err != nil {
 		return nil, err
 	}
@@ -124,12 +136,18 @@ func (t *task) decoder(topic string, partition int32) inputDecoder {
 // run polls and processes until ctx ends (nil) or a record fails under
 // errors.tolerance=none or a produce fails (the error).
 func (t *task) run(ctx context.Context) error {
-	// Outputs are produced with a context that outlives ctx so that a
-	// shutdown lets in-flight elems complete, but not forever: a produce
-	// blocked on an unreachable broker gives up 30 s after the shutdown
-	// began (nothing past it is committed).
+	if t.sess != nil {
+		return t.runTx(ctx)
+	}
+	return t.runAtLeastOnce(ctx)
+}
+
+// producerContext returns the context outputs are produced with: it
+// outlives ctx so that a shutdown lets in-flight elems complete, but not
+// forever: a produce blocked on an unreachable broker gives up 30 s after
+// the shutdown began (nothing past it is committed).
+func (t *task) producerContext(ctx context.Context) context.Context {
 	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
-	t.ctx = pctx
 	t.released = make(chan struct{})
 	go func() {
 		<-ctx.Done()
@@ -139,6 +157,11 @@ func (t *task) run(ctx context.Context) error {
 		}
 		pcancel()
 	}()
+	return pctx
+}
+
+func (t *task) runAtLeastOnce(ctx context.Context) error {
+	t.ctx = t.producerContext(ctx)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -203,7 +226,15 @@ func (e *RecordError) Error() string {
 // Unwrap returns the cause.
 func (e *RecordError) Unwrap() error { return e.Err }
 
-func (t *task) process(dec inputDecoder, r *kgo.Record, pend *ingest.Pending) error {
+// completion tracks the outputs of one input record: an ingest.Pending in
+// at-least-once mode, a txCompletion in exactly-once mode.
+type completion interface {
+	emit.Completion
+	Done(err error)
+	Fail()
+}
+
+func (t *task) process(dec inputDecoder, r *kgo.Record, pend completion) error {
 	t.w.Begin(&t.in, emit.Source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, pend)
 	err := dec.decode(r.Value, r.Offset, r.Timestamp, t.yield)
 	t.c.Stats.Records.Add(1)
