@@ -61,7 +61,7 @@ func (t *task) runTx(ctx context.Context) error {
 			return fmt.Errorf("task %d: begin transaction: %w", t.id, err)
 		}
 		t.txOpen.Store(true)
-		before := t.c.Stats.Records.Load()
+		var nrec uint64 // records of this transaction, uncounted if it aborts
 		c := &txCompletion{}
 		var failed error
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -70,6 +70,7 @@ func (t *task) runTx(ctx context.Context) error {
 			}
 			dec := t.decoder(p.Topic, p.Partition)
 			for _, r := range p.Records {
+				nrec++
 				if err := t.process(dec, r, c); err != nil {
 					failed = err
 					return
@@ -94,7 +95,7 @@ func (t *task) runTx(ctx context.Context) error {
 			t.c.Stats.Commits.Add(1)
 		} else {
 			// Not counted: the records are read again.
-			t.c.Stats.Records.Add(^(t.c.Stats.Records.Load() - before - 1))
+			t.c.Stats.Records.Add(^(nrec - 1))
 			t.log.Info("transaction aborted by a rebalance; its records will be read again")
 		}
 	}
