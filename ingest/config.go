@@ -96,6 +96,11 @@ type Config struct {
 	// ExactlyOnce runs each task as a transactional session (KIP-618 style,
 	// one transaction per poll): outputs and input offsets commit together.
 	ExactlyOnce bool
+	// TransactionalIDPrefix names this process's transactional producers:
+	// <prefix>-<task>. Default <name>-<hostname>: a restarted process keeps
+	// its ids and fences its killed predecessor; two processes of one group
+	// must differ.
+	TransactionalIDPrefix string
 
 	origins map[string]string
 }
@@ -287,8 +292,9 @@ var Keys = []Key{
 			c.MetricsListen = v
 			return nil
 		}},
-	{Name: "exactly.once.support", Default: "disabled", Allowed: []string{"disabled", "required"}, Doc: "required: each poll's outputs and input offsets commit in one Kafka transaction (transactional id <name>-<task>), so readers with isolation.level=read_committed see every elem exactly once; disabled: at-least-once with commits after acknowledgement.",
+	{Name: "exactly.once.support", Default: "disabled", Allowed: []string{"disabled", "required"}, Doc: "required: each poll's outputs and input offsets commit in one Kafka transaction (transactional ids <transactional.id.prefix>-<task>), so readers with isolation.level=read_committed see every elem exactly once; disabled: at-least-once with commits after acknowledgement.",
 		set: func(c *Config, v string) error { c.ExactlyOnce = v == "required"; return nil }},
+	{Name: "transactional.id.prefix", Default: "", Doc: "With exactly.once.support=required, transactional ids are <prefix>-<task>; default <name>-<hostname>. Keep it stable across restarts of one instance (to fence a killed predecessor) and distinct between instances.", set: str(func(c *Config) *string { return &c.TransactionalIDPrefix })},
 	{Name: "bmp.peer.up.state", Default: "established", Allowed: []string{"established", "active"}, Doc: "New state of the S elem of a BMP Peer Up (bgpreader uses active).", set: enum(func(c *Config) *string { return &c.PeerUpState })},
 }
 
@@ -604,6 +610,13 @@ func (c *Config) check() []Problem {
 	}
 	if c.GroupID == "" {
 		c.GroupID = "connect-" + c.Name
+	}
+	if c.TransactionalIDPrefix == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		c.TransactionalIDPrefix = c.Name + "-" + host
 	}
 	return p
 }

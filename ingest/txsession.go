@@ -12,7 +12,7 @@ import (
 
 // NewTxSession joins the consumer group of c as one exactly-once task: a
 // franz-go GroupTransactSession whose producer has the transactional id
-// <name>-<task>, reading input with isolation.level=read_committed. Outputs
+// <transactional.id.prefix>-<task>, reading input with isolation.level=read_committed. Outputs
 // produced through its client between Begin and End commit atomically with
 // the offsets of the records polled, and a rebalance before End aborts the
 // transaction (the records are read again). base are the shared client
@@ -24,7 +24,7 @@ func NewTxSession(c *Config, task int, base, producer []kgo.Opt, log *slog.Logge
 	}
 	l := log.With("task", task)
 	opts := append(append(append([]kgo.Opt(nil), base...), producer...),
-		kgo.TransactionalID(c.Name+"-"+strconv.Itoa(task)),
+		kgo.TransactionalID(c.TransactionalIDPrefix+"-"+strconv.Itoa(task)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumerGroup(c.GroupID),
 		kgo.Balancers(kgo.RoundRobinBalancer()),

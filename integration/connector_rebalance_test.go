@@ -43,14 +43,25 @@ func groupAssignment(t testing.TB, addr, group string) (map[string]int, string) 
 // 6-partition input; once both hold partitions the input is produced, one
 // process is stopped mid-stream, the other takes its partitions over, and
 // no elem is missing.
-func TestConnectorRebalance(t *testing.T) {
+func TestConnectorRebalance(t *testing.T) { rebalanceTest(t, false) }
+
+// TestConnectorRebalanceExactlyOnce is the rebalance test with
+// exactly.once.support=required: transactions open during a rebalance
+// abort, and read_committed readers see every elem exactly once.
+func TestConnectorRebalanceExactlyOnce(t *testing.T) { rebalanceTest(t, true) }
+
+func rebalanceTest(t *testing.T, eos bool) {
 	connSkipShort(t)
 	one := connMRTValues(t, connRealData(t, "ripe-bgpdump/updates.20160811.1600.gz"))
 	var values [][]byte
 	for i := 0; i < 4; i++ {
 		values = append(values, one...)
 	}
-	const topic, group = "ris.updates", "rebalance-test"
+	const topic = "ris.updates"
+	group := "rebalance-test"
+	if eos {
+		group = "rebalance-test-eos"
+	}
 	cluster, addr, err := pipeline.StartEmbedded(0, 6, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -58,8 +69,11 @@ func TestConnectorRebalance(t *testing.T) {
 	defer cluster.Close()
 	sets := []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + topic, "group.id=" + group,
 		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
-	p1 := startConnector(t, sets...)
-	p2 := startConnector(t, sets...)
+	if eos {
+		sets = append(sets, "exactly.once.support=required")
+	}
+	p1 := startConnector(t, append(sets, "transactional.id.prefix=member-a")...)
+	p2 := startConnector(t, append(sets, "transactional.id.prefix=member-b")...)
 
 	// kfake has no initial rebalance delay: wait until both members hold
 	// partitions before producing, so that both really share the input.
@@ -130,6 +144,9 @@ func TestConnectorRebalance(t *testing.T) {
 	if err := p2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("second connector: exit %v, want 0", err)
 	}
-	dups := checkOutputs(t, want, outputIDs(t, addr, "bgp.elems"), nil)
+	dups := checkOutputs(t, want, outputIDsOf(t, addr, "bgp.elems", eos), nil)
+	if eos && dups != 0 {
+		t.Errorf("exactly once: %d duplicates visible to read_committed readers", dups)
+	}
 	t.Logf("%d elems expected, %d duplicates", total, dups)
 }
