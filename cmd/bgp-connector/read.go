@@ -364,6 +364,8 @@ func readBMP(ctx context.Context, cfg *readConfig, name string, r io.Reader, typ
 	sr := openbmp.NewStreamReader(r, kind)
 	dec := openbmp.NewDecoder(openbmp.WithProject(cfg.Project), openbmp.WithCollector(cfg.Collector))
 	var res openbmp.Result
+	var lastErr error
+	frames := 0
 	warnings := 0
 	b := w.Batch()
 	var ferr error
@@ -374,11 +376,28 @@ func readBMP(ctx context.Context, cfg *readConfig, name string, r io.Reader, typ
 		}
 		frame, err := sr.Next()
 		if err != nil {
-			if err != io.EOF {
-				ferr = fmt.Errorf("%s: %w", name, err)
+			if err == io.EOF {
+				break
 			}
-			break
+			// A damaged frame in the middle of the stream is a warning: the
+			// next call resynchronises on the next valid frame. A cut at the
+			// end, an I/O error, or a stream that is not BMP at all (the
+			// same error again, or a version error before any frame) is
+			// fatal.
+			fatal := err == lastErr || errors.Is(err, openbmp.ErrTruncated) ||
+				(frames == 0 && errors.Is(err, openbmp.ErrVersion))
+			if fatal {
+				ferr = fmt.Errorf("%s: %w", name, err)
+				break
+			}
+			lastErr = err
+			sum.Gaps++
+			if warnings++; warnings <= maxWarnings {
+				fmt.Fprintf(errOut, "warning: %s: %v; skipping to the next valid message\n", name, err)
+			}
+			continue
 		}
+		frames++
 		if derr := dec.Decode(frame, &res); derr != nil {
 			if res.Record.Status == decode.StatusCorruptedRecord {
 				sum.Corrupted++
@@ -412,6 +431,7 @@ func readBMP(ctx context.Context, cfg *readConfig, name string, r io.Reader, typ
 			b = w.Batch()
 		}
 	}
+	sum.BytesSkipped += sr.Skipped()
 	if warnings > maxWarnings {
 		fmt.Fprintf(errOut, "warning: %s: %d more warnings not shown\n", name, warnings-maxWarnings)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,36 @@ func TestReadBMPStreams(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadDamagedBMPMessage breaks the version byte of the 101st message of
+// a real Cisco BMP stream: read must warn, skip that message and decode the
+// 335 others, and exit cleanly.
+func TestReadDamagedBMPMessage(t *testing.T) {
+	b, err := os.ReadFile(corpusFile(t, "pmacct/streams/201-BMP-CISCO-rd_instance.traffic-00.bmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Walk the length chain independently to find message 100 (0-based).
+	off := 0
+	for i := 0; i < 100; i++ {
+		off += int(b[off+1])<<24 | int(b[off+2])<<16 | int(b[off+3])<<8 | int(b[off+4])
+	}
+	b[off] = 9
+	p := filepath.Join(t.TempDir(), "damaged.bmp")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, sum, err := runReadInputs(t, text.Options{Records: true}, p)
+	if err != nil {
+		t.Fatalf("one damaged message made read fail: %v", err)
+	}
+	if n := strings.Count(out, "\n"); n != 335 || sum.Gaps != 1 || sum.BytesSkipped == 0 {
+		t.Errorf("%d records, %d gaps, %d bytes skipped; want 335 of 336 (MANIFEST), 1 gap", n, sum.Gaps, sum.BytesSkipped)
+	}
+	if !strings.Contains(errOut, "offset "+strconv.Itoa(off)) || !strings.Contains(errOut, "skipping") {
+		t.Errorf("warning does not name offset %d: %q", off, errOut)
 	}
 }
 
