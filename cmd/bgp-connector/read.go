@@ -181,6 +181,7 @@ type readSummary struct {
 	Records, Elems, Lines  int64
 	Corrupted, Unsupported int64
 	Gaps, BytesSkipped     int64
+	LengthRepairs          int64 // MRT records whose short declared length was repaired
 	Bytes, CompressedBytes int64
 	FailedFiles            int
 }
@@ -189,8 +190,8 @@ func (s *readSummary) print(w io.Writer, d time.Duration) {
 	rate := float64(s.Elems) / max(d.Seconds(), 1e-9)
 	fmt.Fprintf(w, "read: %d files, %d records (%d corrupted, %d unsupported), %d elems, %d lines printed\n",
 		s.Files, s.Records, s.Corrupted, s.Unsupported, s.Elems, s.Lines)
-	fmt.Fprintf(w, "read: %d gaps, %d bytes skipped, %d bytes decoded (%d compressed), %.2fs, %.0f elems/s\n",
-		s.Gaps, s.BytesSkipped, s.Bytes, s.CompressedBytes, d.Seconds(), rate)
+	fmt.Fprintf(w, "read: %d gaps, %d bytes skipped, %d short record lengths repaired, %d bytes decoded (%d compressed), %.2fs, %.0f elems/s\n",
+		s.Gaps, s.BytesSkipped, s.LengthRepairs, s.Bytes, s.CompressedBytes, d.Seconds(), rate)
 }
 
 // Batch thresholds: a batch is handed to the writer when it holds this many
@@ -341,6 +342,7 @@ func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reade
 	st := sc.Reader().Stats()
 	sum.Gaps += st.Gaps
 	sum.BytesSkipped += st.BytesSkipped
+	sum.LengthRepairs += st.LengthRepairs
 	sum.Bytes += st.Bytes
 	sum.CompressedBytes += st.CompressedBytes
 	if warnings > maxWarnings {

@@ -111,6 +111,12 @@ func TestReadDamagedRecords(t *testing.T) {
 	if sum.Records <= 5 {
 		t.Errorf("only %d records: reading stopped at the damage", sum.Records)
 	}
+	// The 2000 bview declares every record 4 bytes short: all 2,490 are
+	// repaired, none is lost.
+	_, _, sum, err = runReadInputs(t, text.Options{Records: true}, corpusFile(t, "bgpkit/rrc00_2000.01_bview.20000111.0032.gz"))
+	if err != nil || sum.LengthRepairs != 2490 || sum.Gaps != 0 || sum.Records != 2490 {
+		t.Errorf("bview 2000: err %v, %d repairs, %d gaps, %d records; want 2490 repaired records", err, sum.LengthRepairs, sum.Gaps, sum.Records)
+	}
 }
 
 // TestReadMissingFileAndLimit checks that an unreadable input fails the
