@@ -157,42 +157,9 @@ func appendJSONAttrs(dst []byte, a *decode.Attrs) []byte {
 		dst = appendJSONKeyAddr(dst, "ip", a.Aggregator.Addr)
 		dst = append(dst, '}')
 	}
-	if len(a.Communities) > 0 {
-		dst = append(dst, `,"communities":[`...)
-		for i, c := range a.Communities {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, '"')
-			dst = c.AppendText(dst)
-			dst = append(dst, '"')
-		}
-		dst = append(dst, ']')
-	}
-	if len(a.LargeCommunities) > 0 {
-		dst = append(dst, `,"large_communities":[`...)
-		for i, c := range a.LargeCommunities {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, '"')
-			dst = c.AppendText(dst)
-			dst = append(dst, '"')
-		}
-		dst = append(dst, ']')
-	}
-	if len(a.ExtCommunities) > 0 {
-		dst = append(dst, `,"ext_communities":[`...)
-		for i, c := range a.ExtCommunities {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, '"')
-			dst = c.AppendText(dst)
-			dst = append(dst, '"')
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendJSONTexts(dst, "communities", a.Communities)
+	dst = appendJSONTexts(dst, "large_communities", a.LargeCommunities)
+	dst = appendJSONTexts(dst, "ext_communities", a.ExtCommunities)
 	dst = appendJSONKeyAddr(dst, "originator_id", a.OriginatorID)
 	if len(a.ClusterList) > 0 {
 		dst = append(dst, `,"cluster_list":[`...)
@@ -304,4 +271,27 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// textAppender is a value that renders itself as text (communities).
+type textAppender interface{ AppendText([]byte) []byte }
+
+// appendJSONTexts appends `,"key":["t1","t2"...]` with each item's text,
+// or nothing for an empty list. The texts need no JSON escaping.
+func appendJSONTexts[T textAppender](dst []byte, key string, items []T) []byte {
+	if len(items) == 0 {
+		return dst
+	}
+	dst = append(dst, `,"`...)
+	dst = append(dst, key...)
+	dst = append(dst, `":[`...)
+	for i, c := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = c.AppendText(dst)
+		dst = append(dst, '"')
+	}
+	return append(dst, ']')
 }
