@@ -381,8 +381,6 @@ func (a *Attrs) Has(t AttrType) bool { return a.present[t>>6]&(1<<(t&63)) != 0 }
 // Set marks attribute type t as present (used by decoders and tests).
 func (a *Attrs) Set(t AttrType) { a.present[t>>6] |= 1 << (t & 63) }
 
-func (a *Attrs) clear(t AttrType) { a.present[t>>6] &^= 1 << (t & 63) }
-
 // Reset empties a, keeping slice storage for reuse.
 func (a *Attrs) Reset() {
 	a.present = [4]uint64{}

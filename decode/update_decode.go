@@ -108,12 +108,8 @@ func (a *Attrs) addMPError(off int, field string, err error) {
 	a.addError(off, field, ActionAFISAFIDisable, err)
 }
 
-// attribute flag bits (RFC 4271 §4.3).
-const (
-	flagOptional   = 0x80
-	flagTransitive = 0x40
-	flagExtLen     = 0x10
-)
+// flagExtLen is the Extended Length bit of the attribute flags (RFC 4271 §4.3).
+const flagExtLen = 0x10
 
 var attrNames = [...]string{
 	AttrOrigin: "ORIGIN", AttrASPath: "AS_PATH", AttrNextHop: "NEXT_HOP", AttrMED: "MULTI_EXIT_DISC",
