@@ -187,15 +187,7 @@ func connMRTValues(t testing.TB, path string) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := make([]byte, 12, 16+len(raw.Body))
-		binary.BigEndian.PutUint32(b, raw.Timestamp)
-		binary.BigEndian.PutUint16(b[4:], raw.Type)
-		binary.BigEndian.PutUint16(b[6:], raw.Subtype)
-		binary.BigEndian.PutUint32(b[8:], raw.Length)
-		if mrt.IsET(raw.Type) {
-			b = binary.BigEndian.AppendUint32(b, raw.Microseconds)
-		}
-		out = append(out, append(b, raw.Body...))
+		out = append(out, raw.AppendTo(make([]byte, 0, 16+len(raw.Body))))
 	}
 	return out
 }
@@ -432,3 +424,34 @@ func fmtSscan(id string, p *connPos) (int, error) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// mrtGroupTopic is the input topic of mrtGroupSetup.
+const mrtGroupTopic = "ris.updates"
+
+// mrtGroupSetup prepares the crash and rebalance tests: four copies of a
+// real RIS updates file as MRT values, an embedded broker (closed with the
+// test) with a 6-partition input topic, and the connector settings for
+// group base (suffixed "-eos" and exactly once when eos), and the group.
+func mrtGroupSetup(t *testing.T, base string, eos bool) (values [][]byte, addr, group string, sets []string) {
+	t.Helper()
+	connSkipShort(t)
+	one := connMRTValues(t, connRealData(t, "ripe-bgpdump/updates.20160811.1600.gz"))
+	for i := 0; i < 4; i++ {
+		values = append(values, one...)
+	}
+	group = base
+	if eos {
+		group += "-eos"
+	}
+	cluster, addr, err := pipeline.StartEmbedded(0, 6, mrtGroupTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	sets = []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + mrtGroupTopic, "group.id=" + group,
+		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
+	if eos {
+		sets = append(sets, "exactly.once.support=required")
+	}
+	return values, addr, group, sets
+}

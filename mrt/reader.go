@@ -85,6 +85,25 @@ type RawRecord struct {
 	LengthShort int
 }
 
+// AppendTo appends the record in MRT wire form (common header, the
+// microsecond field for the _ET types, then Body) to dst. The Length field is
+// written from the body actually held, so a record repaired by the Reader
+// (LengthShort) is written with its true length.
+func (r *RawRecord) AppendTo(dst []byte) []byte {
+	n := len(r.Body)
+	if IsET(r.Type) {
+		n += 4
+	}
+	dst = binary.BigEndian.AppendUint32(dst, r.Timestamp)
+	dst = binary.BigEndian.AppendUint16(dst, r.Type)
+	dst = binary.BigEndian.AppendUint16(dst, r.Subtype)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	if IsET(r.Type) {
+		dst = binary.BigEndian.AppendUint32(dst, r.Microseconds)
+	}
+	return append(dst, r.Body...)
+}
+
 // ReaderStats counts what a Reader has done so far.
 type ReaderStats struct {
 	// Records is the number of records returned by Next.

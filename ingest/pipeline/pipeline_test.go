@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"io"
 	"log/slog"
 	"os"
@@ -56,15 +55,7 @@ func mrtValues(t testing.TB, path string) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := make([]byte, 12, 16+len(raw.Body))
-		binary.BigEndian.PutUint32(b, raw.Timestamp)
-		binary.BigEndian.PutUint16(b[4:], raw.Type)
-		binary.BigEndian.PutUint16(b[6:], raw.Subtype)
-		binary.BigEndian.PutUint32(b[8:], raw.Length)
-		if mrt.IsET(raw.Type) {
-			b = binary.BigEndian.AppendUint32(b, raw.Microseconds)
-		}
-		out = append(out, append(b, raw.Body...))
+		out = append(out, raw.AppendTo(make([]byte, 0, 16+len(raw.Body))))
 	}
 	return out
 }
