@@ -5,8 +5,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
 )
 
 // checkOutputs asserts that every expected elem is in the outputs, and that
@@ -61,27 +59,8 @@ func TestConnectorCrash(t *testing.T) { crashTest(t, false) }
 func TestConnectorCrashExactlyOnce(t *testing.T) { crashTest(t, true) }
 
 func crashTest(t *testing.T, eos bool) {
-	connSkipShort(t)
-	one := connMRTValues(t, connRealData(t, "ripe-bgpdump/updates.20160811.1600.gz"))
-	var values [][]byte
-	for i := 0; i < 4; i++ {
-		values = append(values, one...)
-	}
-	const topic = "ris.updates"
-	group := "crash-test"
-	if eos {
-		group = "crash-test-eos"
-	}
-	cluster, addr, err := pipeline.StartEmbedded(0, 6, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	sets := []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + topic, "group.id=" + group,
-		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
-	if eos {
-		sets = append(sets, "exactly.once.support=required")
-	}
+	values, addr, group, sets := mrtGroupSetup(t, "crash-test", eos)
+	const topic = mrtGroupTopic
 	outs := []string{"bgp.elems.ribs", "bgp.elems.announcements", "bgp.elems.withdrawals", "bgp.elems.peerstates", "bgp.elems.stats"}
 
 	// The input streams in, as from a live collector: chunks of records at

@@ -8,8 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
 )
 
 // groupAssignment returns, per member, the partitions it holds, and the
@@ -51,27 +49,8 @@ func TestConnectorRebalance(t *testing.T) { rebalanceTest(t, false) }
 func TestConnectorRebalanceExactlyOnce(t *testing.T) { rebalanceTest(t, true) }
 
 func rebalanceTest(t *testing.T, eos bool) {
-	connSkipShort(t)
-	one := connMRTValues(t, connRealData(t, "ripe-bgpdump/updates.20160811.1600.gz"))
-	var values [][]byte
-	for i := 0; i < 4; i++ {
-		values = append(values, one...)
-	}
-	const topic = "ris.updates"
-	group := "rebalance-test"
-	if eos {
-		group = "rebalance-test-eos"
-	}
-	cluster, addr, err := pipeline.StartEmbedded(0, 6, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	sets := []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + topic, "group.id=" + group,
-		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
-	if eos {
-		sets = append(sets, "exactly.once.support=required")
-	}
+	values, addr, group, sets := mrtGroupSetup(t, "rebalance-test", eos)
+	const topic = mrtGroupTopic
 	p1 := startConnector(t, append(sets, "transactional.id.prefix=member-a")...)
 	p2 := startConnector(t, append(sets, "transactional.id.prefix=member-b")...)
 
