@@ -223,7 +223,7 @@ func WithCompression(name string) ReaderOpt {
 }
 
 // WithBzip2Workers sets how many goroutines decode bzip2 blocks in parallel
-// (default 2, or 1 when GOMAXPROCS is 1) with this package's block decoder (see NewBzip2Reader). 0 uses
+// (default 2, or 1 when GOMAXPROCS is 1) with this package's block decoder (package internal/bzip2). 0 uses
 // the standard library's sequential decoder instead.
 func WithBzip2Workers(n int) ReaderOpt {
 	return optFunc(func(c *readerCfg) { c.bzip2Workers = n })

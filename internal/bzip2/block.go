@@ -1,4 +1,4 @@
-package mrt
+package bzip2
 
 import (
 	"errors"

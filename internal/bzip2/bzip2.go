@@ -1,8 +1,15 @@
-package mrt
+// Package bzip2 is a parallel bzip2 decoder: blocks are found at bit
+// granularity, decoded by several goroutines and handed back in order, with
+// every block and stream CRC checked. It is shared by the MRT reader and the
+// archive fetcher.
+//
+// It is not an encoder, and it does not detect compression formats (package
+// internal/compress does).
+package bzip2
 
 import (
 	"bytes"
-	"compress/bzip2"
+	stdbzip2 "compress/bzip2"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,13 +81,13 @@ type bzJob struct {
 	done        chan struct{}
 }
 
-// Bzip2Reader decodes a bzip2 file (incl. concatenated streams) with
+// Reader decodes a bzip2 file (incl. concatenated streams) with
 // several goroutines decoding blocks in parallel. Its output equals
 // compress/bzip2's, except that a block failing its CRC is withheld whole
 // (compress/bzip2 hands out its bytes before noticing). Errors give the
-// compressed byte offset of the block. Use NewBzip2Reader; Close stops the
+// compressed byte offset of the block. Use NewReader; Close stops the
 // goroutines.
-type Bzip2Reader struct {
+type Reader struct {
 	r       io.Reader
 	workers int
 	jobs    chan *bzJob
@@ -99,19 +106,19 @@ type Bzip2Reader struct {
 	err    error
 }
 
-// NewBzip2Reader returns a reader of the decompressed bytes of the bzip2
+// NewReader returns a reader of the decompressed bytes of the bzip2
 // data in r, decoded by `workers` goroutines (at least 1).
-func NewBzip2Reader(r io.Reader, workers int) *Bzip2Reader {
-	return newBzip2Reader(r, workers, true)
+func NewReader(r io.Reader, workers int) *Reader {
+	return newReader(r, workers, true)
 }
 
-// newBzip2Reader lets benchmarks choose the block decoder: native (this
+// newReader lets benchmarks choose the block decoder: native (this
 // package's) or the standard library's.
-func newBzip2Reader(r io.Reader, workers int, native bool) *Bzip2Reader {
+func newReader(r io.Reader, workers int, native bool) *Reader {
 	if workers < 1 {
 		workers = 1
 	}
-	z := &Bzip2Reader{
+	z := &Reader{
 		r:         r,
 		workers:   workers,
 		jobs:      make(chan *bzJob),
@@ -133,14 +140,19 @@ func newBzip2Reader(r io.Reader, workers int, native bool) *Bzip2Reader {
 	return z
 }
 
+// Stopped is closed once the reader no longer reads its input (after Close,
+// an error or the end of the input), so that the input's buffer can be
+// reused.
+func (z *Reader) Stopped() <-chan struct{} { return z.splitDone }
+
 // Close stops the goroutines. It does not close the underlying reader.
-func (z *Bzip2Reader) Close() error {
+func (z *Reader) Close() error {
 	z.once.Do(func() { close(z.stop) })
 	return nil
 }
 
 // Read implements io.Reader. Errors name the compressed byte offset.
-func (z *Bzip2Reader) Read(p []byte) (int, error) {
+func (z *Reader) Read(p []byte) (int, error) {
 	for len(z.cur) == 0 {
 		if z.err != nil {
 			return 0, z.err
@@ -152,7 +164,7 @@ func (z *Bzip2Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (z *Bzip2Reader) nextJob() *bzJob {
+func (z *Reader) nextJob() *bzJob {
 	if j := z.held; j != nil {
 		z.held = nil
 		return j
@@ -168,7 +180,7 @@ func (z *Bzip2Reader) nextJob() *bzJob {
 	}
 }
 
-func (z *Bzip2Reader) wait(j *bzJob) bool {
+func (z *Reader) wait(j *bzJob) bool {
 	select {
 	case <-j.done:
 		return true
@@ -178,7 +190,7 @@ func (z *Bzip2Reader) wait(j *bzJob) bool {
 }
 
 // advance moves to the next job in order and sets z.cur or z.err.
-func (z *Bzip2Reader) advance() {
+func (z *Reader) advance() {
 	if j := z.curJob; j != nil {
 		z.recycle(j)
 		z.curJob = nil
@@ -232,7 +244,7 @@ func (z *Bzip2Reader) advance() {
 	z.cur, z.curJob = j.out, j
 }
 
-func (z *Bzip2Reader) recycle(j *bzJob) {
+func (z *Reader) recycle(j *bzJob) {
 	if j.out != nil {
 		select {
 		case z.outFree <- j.out[:0]:
@@ -250,7 +262,7 @@ func (z *Bzip2Reader) recycle(j *bzJob) {
 }
 
 // emit queues a job for Read and, for blocks, for the workers.
-func (z *Bzip2Reader) emit(j *bzJob) bool {
+func (z *Reader) emit(j *bzJob) bool {
 	select {
 	case z.order <- j:
 	case <-z.stop:
@@ -267,13 +279,13 @@ func (z *Bzip2Reader) emit(j *bzJob) bool {
 	}
 }
 
-func (z *Bzip2Reader) fail(err error) {
+func (z *Reader) fail(err error) {
 	z.emit(&bzJob{kind: bzJobError, err: err})
 }
 
 // split finds the streams and blocks in the compressed input and emits them
 // in order.
-func (z *Bzip2Reader) split() {
+func (z *Reader) split() {
 	defer close(z.order)
 	defer close(z.jobs)
 	s := &bitScanner{r: z.r, buf: getBuf(&bzScanPool)[:0]}
@@ -603,12 +615,12 @@ func synthesize(dst []byte, segs ...*bzJob) []byte {
 // decodeJoined decodes the block formed by the bits of a and b.
 func decodeJoined(a, b *bzJob) ([]byte, error) {
 	synth := synthesize(nil, a, b)
-	return io.ReadAll(bzip2.NewReader(bytes.NewReader(synth)))
+	return io.ReadAll(stdbzip2.NewReader(bytes.NewReader(synth)))
 }
 
 // runNative is a worker decoding blocks with bzBlockDecoder, falling back
 // to the standard library when it reports an error.
-func (z *Bzip2Reader) runNative() {
+func (z *Reader) runNative() {
 	d := bzDecoderPool.Get().(*bzBlockDecoder)
 	defer bzDecoderPool.Put(d)
 	var synth []byte
@@ -632,7 +644,7 @@ func (z *Bzip2Reader) runNative() {
 		out, err := d.decode(out[:0], j.src, j.bitOff, j.nbits, j.level)
 		if err != nil {
 			synth = synthesize(synth, j)
-			out, err = io.ReadAll(bzip2.NewReader(bytes.NewReader(synth)))
+			out, err = io.ReadAll(stdbzip2.NewReader(bytes.NewReader(synth)))
 		}
 		j.out, j.err = out, err
 		close(j.done)
@@ -644,7 +656,7 @@ func (z *Bzip2Reader) runNative() {
 // keeps its 3.6 MB work array across blocks. It is the non-native worker,
 // kept to measure and test the native decoder against.
 type bzWorker struct {
-	z       *Bzip2Reader
+	z       *Reader
 	job     *bzJob // block being decoded
 	synth   []byte
 	pos     int
@@ -725,7 +737,7 @@ func (w *bzWorker) finish(err error) {
 
 func (w *bzWorker) run() {
 	for !w.closed {
-		dec := bzip2.NewReader(w)
+		dec := stdbzip2.NewReader(w)
 		for {
 			n, err := dec.Read(w.scratch)
 			if n > 0 && w.job != nil {
