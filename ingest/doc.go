@@ -1,9 +1,10 @@
-// Package ingest is the input side of the connector: its configuration
-// (a Kafka Connect style .properties file, see [Config]) and the Kafka
-// consumer-group source that hands batches of raw input records, with their
-// topic/partition/offset, to the pipeline and commits an offset only once
-// every output derived from the records before it has been acknowledged.
+// Package ingest is the input side of the data path: the sources that
+// yield batches of records with their position. Today that is the Kafka
+// consumer-group source, which hands raw input records with their
+// topic/partition/offset to the connector and commits an offset only once
+// every output derived from the records before it has been acknowledged
+// ([Tracker]).
 //
 // It does not decode BGP data (packages openbmp, mrt), filter, encode or
-// produce (package emit); package ingest/pipeline wires those together.
+// produce (package emit); package connector wires those together.
 package ingest

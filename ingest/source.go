@@ -55,31 +55,59 @@ type Source struct {
 	last     map[string]map[int32]int64
 }
 
-// NewSource joins the consumer group of c as one task. base are the shared
-// client options ([ClientOpts]).
-func NewSource(c *Config, task int, base []kgo.Opt, log *slog.Logger, hooks Hooks) (*Source, error) {
-	s := &Source{trk: NewTracker(), log: log.With("task", task), hooks: hooks, last: map[string]map[int32]int64{}}
+// GroupOptions are the consumer-group settings of a Kafka source (the
+// connector fills them from its configuration).
+type GroupOptions struct {
+	// Group is the consumer group id.
+	Group string
+	// Topics are the topics consumed; TopicsRegex, when set, replaces them
+	// with every topic matching the (anchored) pattern.
+	Topics      []string
+	TopicsRegex string
+	// ResetLatest starts a partition without a committed offset at its end
+	// instead of its start (auto.offset.reset=latest).
+	ResetLatest bool
+	// FetchMaxWait and SessionTimeout are the client settings of the same
+	// names (0: franz-go's defaults).
+	FetchMaxWait, SessionTimeout time.Duration
+}
+
+// consumerOpts returns the options every consumer-group client of the
+// source shares: round-robin balancing (topics often have one partition),
+// the reset offset, the topics, and the membership hooks.
+func (o *GroupOptions) consumerOpts() []kgo.Opt {
 	reset := kgo.NewOffset().AtStart()
-	if c.AutoOffsetReset == "latest" {
+	if o.ResetLatest {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	opts := append(append([]kgo.Opt(nil), base...),
-		kgo.ConsumerGroup(c.GroupID),
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(o.Group),
 		kgo.Balancers(kgo.RoundRobinBalancer()),
-		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(reset),
-		kgo.FetchMaxWait(c.FetchMaxWait),
-		kgo.SessionTimeout(c.SessionTimeout),
-		kgo.MetadataMaxAge(10*time.Second),
+		kgo.MetadataMaxAge(10 * time.Second),
+	}
+	if o.FetchMaxWait > 0 {
+		opts = append(opts, kgo.FetchMaxWait(o.FetchMaxWait))
+	}
+	if o.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(o.SessionTimeout))
+	}
+	if o.TopicsRegex != "" {
+		return append(opts, kgo.ConsumeTopics(o.TopicsRegex), kgo.ConsumeRegex())
+	}
+	return append(opts, kgo.ConsumeTopics(o.Topics...))
+}
+
+// NewSource joins the consumer group of o as one task. base are the shared
+// client options (seed brokers, TLS, SASL).
+func NewSource(o GroupOptions, task int, base []kgo.Opt, log *slog.Logger, hooks Hooks) (*Source, error) {
+	s := &Source{trk: NewTracker(), log: log.With("task", task), hooks: hooks, last: map[string]map[int32]int64{}}
+	opts := append(append(append([]kgo.Opt(nil), base...), o.consumerOpts()...),
+		kgo.DisableAutoCommit(),
 		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(s.revoked),
 		kgo.OnPartitionsLost(s.lost),
 	)
-	if c.TopicsRegex != "" {
-		opts = append(opts, kgo.ConsumeTopics(c.TopicsRegex), kgo.ConsumeRegex())
-	} else {
-		opts = append(opts, kgo.ConsumeTopics(c.Topics...))
-	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("task %d: consumer: %w", task, err)

@@ -12,16 +12,16 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/bgp-connector/bgp-connector/connector"
 	"github.com/bgp-connector/bgp-connector/emit"
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 )
 
 // dlqInput returns the gobgpd recording with two records damaged: an
 // OpenBMP header claiming version 1.6, and a message cut 10 bytes short.
 func dlqInput(t *testing.T) (values [][]byte, bad map[int]string) {
 	t.Helper()
-	vals, _, err := pipeline.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, _, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,17 +37,17 @@ func dlqInput(t *testing.T) (values [][]byte, bad map[int]string) {
 
 // runInProcess runs the connector until n input records are drained (or it
 // fails).
-func runInProcess(t *testing.T, addr string, n uint64, sets ...string) (*pipeline.Connector, error) {
+func runInProcess(t *testing.T, addr string, n uint64, sets ...string) (*connector.Connector, error) {
 	t.Helper()
-	s, err := ingest.SetSettings(sets)
+	s, err := connector.SetSettings(sets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ingest.NewConfig(s)
+	cfg, err := connector.NewConfig(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithBrokers(addr))
+	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func runInProcess(t *testing.T, addr string, n uint64, sets ...string) (*pipelin
 func TestDeadLetters(t *testing.T) {
 	values, bad := dlqInput(t)
 	const topic = "openbmp.bmp_raw"
-	cluster, addr, err := pipeline.StartEmbedded(0, 1, topic)
+	cluster, addr, err := connector.StartEmbedded(0, 1, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +72,16 @@ func TestDeadLetters(t *testing.T) {
 		keys[i] = []byte{'k', byte(i)}
 	}
 	pos := produceAt(t, addr, topic, values, keys)
-	s, _ := ingest.SetSettings([]string{"name=dlq-test", "errors.tolerance=all", "errors.deadletterqueue.topic.name=bgp.dlq"})
-	cfg, _ := ingest.NewConfig(s)
-	c, err := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithBrokers(addr))
+	s, _ := connector.SetSettings([]string{"name=dlq-test", "errors.tolerance=all", "errors.deadletterqueue.topic.name=bgp.dlq"})
+	cfg, _ := connector.NewConfig(s)
+	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.RunUntilDrained(context.Background(), uint64(len(values)), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	dl, err := pipeline.ReadAll(context.Background(), []string{addr}, "bgp.dlq")
+	dl, err := kafkatest.ReadAll(context.Background(), []string{addr}, "bgp.dlq")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestDeadLetters(t *testing.T) {
 func TestToleranceNone(t *testing.T) {
 	values, _ := dlqInput(t)
 	const topic = "openbmp.bmp_raw"
-	cluster, addr, err := pipeline.StartEmbedded(0, 1, topic)
+	cluster, addr, err := connector.StartEmbedded(0, 1, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestToleranceNone(t *testing.T) {
 // record's own headers.
 func TestDeadLettersWithoutContext(t *testing.T) {
 	values, bad := dlqInput(t)
-	cluster, addr, err := pipeline.StartEmbedded(0, 1, "openbmp.bmp_raw")
+	cluster, addr, err := connector.StartEmbedded(0, 1, "openbmp.bmp_raw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestDeadLettersWithoutContext(t *testing.T) {
 	if _, err := runInProcess(t, addr, uint64(len(values)), "errors.tolerance=all", "errors.deadletterqueue.topic.name=dlq", "errors.deadletterqueue.context.headers.enable=false"); err != nil {
 		t.Fatal(err)
 	}
-	dl, err := pipeline.ReadAll(context.Background(), []string{addr}, "dlq")
+	dl, err := kafkatest.ReadAll(context.Background(), []string{addr}, "dlq")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,15 +222,15 @@ func TestDeadLettersWithoutContext(t *testing.T) {
 // TestToleranceAllWithoutDLQ counts and skips damaged records.
 func TestToleranceAllWithoutDLQ(t *testing.T) {
 	values, bad := dlqInput(t)
-	cluster, addr, err := pipeline.StartEmbedded(0, 1, "openbmp.bmp_raw")
+	cluster, addr, err := connector.StartEmbedded(0, 1, "openbmp.bmp_raw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
 	produceAt(t, addr, "openbmp.bmp_raw", values, nil)
-	s, _ := ingest.SetSettings([]string{"errors.tolerance=all"})
-	cfg, _ := ingest.NewConfig(s)
-	c, _ := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithBrokers(addr))
+	s, _ := connector.SetSettings([]string{"errors.tolerance=all"})
+	cfg, _ := connector.NewConfig(s)
+	c, _ := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
 	if err := c.RunUntilDrained(context.Background(), uint64(len(values)), time.Minute); err != nil {
 		t.Fatal(err)
 	}

@@ -17,10 +17,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/bgp-connector/bgp-connector/connector"
 	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/emit/emittest"
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -63,7 +63,7 @@ func wrapStream(t testing.TB, in *obmpInput, path string, routerIP netip.Addr) {
 func realOpenBMPInput(t testing.TB) *obmpInput {
 	t.Helper()
 	in := &obmpInput{}
-	vals, keys, err := pipeline.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func statNative(rec *openbmp.Result, s *openbmp.Stat, src emittest.Source) map[s
 		"peer_ip": opt(s.PeerIP), "peer_asn": int64(s.PeerASN),
 		"bmp_peer_type":          map[string]any{"string": emittest.PeerTypeName(s.PeerType)},
 		"bmp_peer_distinguisher": int64(s.PeerDistinguisher), "stat_type": int64(s.Type),
-		"stat_name": pipeline.StatName(s.Type), "afi": afi, "safi": safi, "value": int64(s.Value),
+		"stat_name": connector.StatName(s.Type), "afi": afi, "safi": safi, "value": int64(s.Value),
 		"source_topic": src.Topic, "source_partition": int64(src.Partition), "source_offset": src.Offset,
 	}
 }
@@ -155,19 +155,19 @@ func statNative(rec *openbmp.Result, s *openbmp.Stat, src emittest.Source) map[s
 func TestConnectorRealData(t *testing.T) {
 	in := realOpenBMPInput(t)
 	const topic = "openbmp.bmp_raw"
-	cluster, addr, err := pipeline.StartEmbedded(0, 6, topic)
+	cluster, addr, err := connector.StartEmbedded(0, 6, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
 	pos := produceAt(t, addr, topic, in.values, in.keys)
 
-	set, _ := ingest.SetSettings([]string{"tasks.max=2", "errors.tolerance=all", "errors.deadletterqueue.topic.name=bgp.dlq", "topic.creation.default.partitions=4"})
-	cfg, err := ingest.NewConfig(set)
+	set, _ := connector.SetSettings([]string{"tasks.max=2", "errors.tolerance=all", "errors.deadletterqueue.topic.name=bgp.dlq", "topic.creation.default.partitions=4"})
+	cfg, err := connector.NewConfig(set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithBrokers(addr))
+	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestConnectorRealData(t *testing.T) {
 
 	got := map[key][]string{}
 	topics := c.Topics()
-	recs, err := pipeline.ReadAll(context.Background(), []string{addr}, append(topics[:], "bgp.dlq")...)
+	recs, err := kafkatest.ReadAll(context.Background(), []string{addr}, append(topics[:], "bgp.dlq")...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/bgp-connector/bgp-connector/connector"
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/mrt"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -285,9 +286,9 @@ func outputIDsOf(t testing.TB, addr, prefix string, committedOnly bool) map[stri
 	var recs []*kgo.Record
 	var err error
 	if committedOnly {
-		recs, err = pipeline.ReadCommitted(context.Background(), []string{addr}, 2*time.Second, topics...)
+		recs, err = kafkatest.ReadCommitted(context.Background(), []string{addr}, 2*time.Second, topics...)
 	} else {
-		recs, err = pipeline.ReadAll(context.Background(), []string{addr}, topics...)
+		recs, err = kafkatest.ReadAll(context.Background(), []string{addr}, topics...)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -331,22 +332,11 @@ func outputIDsOf(t testing.TB, addr, prefix string, committedOnly bool) map[stri
 // committed returns the group's committed offsets for topic.
 func committed(t testing.TB, addr, group, topic string) map[int32]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	m, err := kafkatest.CommittedOffsets(context.Background(), []string{addr}, group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	os, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	os.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
+	return m
 }
 
 // endOffsets returns the end offset of each partition of topics.
@@ -443,7 +433,7 @@ func mrtGroupSetup(t *testing.T, base string, eos bool) (values [][]byte, addr, 
 	if eos {
 		group += "-eos"
 	}
-	cluster, addr, err := pipeline.StartEmbedded(0, 6, mrtGroupTopic)
+	cluster, addr, err := connector.StartEmbedded(0, 6, mrtGroupTopic)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/linkedin/goavro/v2"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/connector"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
@@ -37,23 +37,23 @@ func TestInteropKcatAndRegistry(t *testing.T) {
 	fakeRegistry := srfake.New()
 	defer fakeRegistry.Close()
 
-	vals, keys, err := pipeline.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const topic = "openbmp.bmp_raw"
-	cluster, addr, err := pipeline.StartEmbedded(0, 2, topic)
+	cluster, addr, err := connector.StartEmbedded(0, 2, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
 	produceAt(t, addr, topic, vals, keys)
-	s, _ := ingest.SetSettings([]string{"value.format=avro-confluent", "schema.registry.url=" + fakeRegistry.URL()})
-	cfg, err := ingest.NewConfig(s)
+	s, _ := connector.SetSettings([]string{"value.format=avro-confluent", "schema.registry.url=" + fakeRegistry.URL()})
+	cfg, err := connector.NewConfig(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithBrokers(addr))
+	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestInteropKcatAndRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := c.Topics()[schema.Announcements]
-	ours, err := pipeline.ReadAll(context.Background(), []string{addr}, out)
+	ours, err := kafkatest.ReadAll(context.Background(), []string{addr}, out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/bgp-connector/bgp-connector/connector"
 	"github.com/bgp-connector/bgp-connector/emit"
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -51,19 +51,19 @@ func TestRealKafka(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
-	vals, keys, err := pipeline.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pipeline.Produce(ctx, brokers, topic, vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, brokers, topic, vals, keys); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := ingest.SetSettings([]string{"bootstrap.servers=" + strings.Join(brokers, ","), "topic.creation.default.replication.factor=1", "group.id=tc"})
-	cfg, err := ingest.NewConfig(s)
+	s, _ := connector.SetSettings([]string{"bootstrap.servers=" + strings.Join(brokers, ","), "topic.creation.default.replication.factor=1", "group.id=tc"})
+	cfg, err := connector.NewConfig(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestRealKafka(t *testing.T) {
 			}
 		}
 	}
-	counts, _, err := pipeline.ReadOutputs(ctx, brokers, c.Topics(), 0)
+	counts, _, err := kafkatest.ReadOutputs(ctx, brokers, c.Topics(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/connector"
 )
 
 func init() {
-	var o pipeline.BenchOptions
+	var o connector.BenchOptions
 	var data string
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -32,7 +32,7 @@ and the peak resident set size.`,
 			o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			res, err := pipeline.Bench(ctx, o)
+			res, err := connector.Bench(ctx, o)
 			if err != nil {
 				return err
 			}

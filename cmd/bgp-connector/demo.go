@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/connector"
 )
 
 // demoData is the bundled OpenBMP recording of a real gobgpd's BMP stream.
@@ -43,7 +43,7 @@ prints the number of records on each output topic with a few decoded elems.`,
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			return pipeline.Demo(ctx, pipeline.DemoOptions{Data: path, Out: cmd.OutOrStdout(), Log: log, Samples: samples})
+			return connector.Demo(ctx, connector.DemoOptions{Data: path, Out: cmd.OutOrStdout(), Log: log, Samples: samples})
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "", "OpenBMP file to load (default: the bundled "+demoData+")")

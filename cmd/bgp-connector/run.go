@@ -10,8 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/connector"
 )
 
 func init() {
@@ -38,19 +37,19 @@ exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if example {
-				return ingest.WriteExample(cmd.OutOrStdout())
+				return connector.WriteExample(cmd.OutOrStdout())
 			}
 			log, err := newLogger(logLevel)
 			if err != nil {
 				return usageError{err}
 			}
-			cfg, err := ingest.LoadConfig(config, os.Environ(), sets)
+			cfg, err := connector.LoadConfig(config, os.Environ(), sets)
 			if err != nil {
 				return usageError{err}
 			}
-			c, err := pipeline.New(cfg, log)
+			c, err := connector.New(cfg, log)
 			if err != nil {
-				var ce *ingest.ConfigError
+				var ce *connector.ConfigError
 				if errors.As(err, &ce) {
 					return usageError{err}
 				}

@@ -7,14 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bgp-connector/bgp-connector/connector"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
 	"sigs.k8s.io/yaml"
-
-	"github.com/bgp-connector/bgp-connector/ingest"
 )
 
 const chartDir = "bgp-connector"
@@ -68,11 +67,11 @@ func TestChartRenders(t *testing.T) {
 		}
 	}
 	props := kinds["ConfigMap"]["data"].(map[string]any)["connector.properties"].(string)
-	s, err := ingest.ParseProperties(strings.NewReader(props), "configmap")
+	s, err := connector.ParseProperties(strings.NewReader(props), "configmap")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ingest.NewConfig(s)
+	cfg, err := connector.NewConfig(s)
 	if err != nil {
 		t.Fatalf("the chart's connector.properties is rejected: %v\n%s", err, props)
 	}

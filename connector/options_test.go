@@ -1,4 +1,4 @@
-package pipeline
+package connector
 
 import (
 	"context"
@@ -14,13 +14,14 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
 func gobgpFrames(t *testing.T) ([][]byte, [][]byte) {
 	t.Helper()
-	v, k, err := ReadFrames("../../testdata/gobgp/gobgp-bmp.obmp")
+	v, k, err := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestKeyFields(t *testing.T) {
 			}
 			defer cluster.Close()
 			ctx := context.Background()
-			if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
+			if err := kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
 				t.Fatal(err)
 			}
 			c, err := New(newConfig(t, "key.field="+kf), testLog(t), WithBrokers(addr))
@@ -49,7 +50,7 @@ func TestKeyFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			topics := c.Topics()
-			recs, err := ReadAll(ctx, []string{addr}, topics[schema.Announcements], topics[schema.PeerStates])
+			recs, err := kafkatest.ReadAll(ctx, []string{addr}, topics[schema.Announcements], topics[schema.PeerStates])
 			if err != nil || len(recs) == 0 {
 				t.Fatalf("%d records, %v", len(recs), err)
 			}
@@ -124,7 +125,7 @@ func TestRawBMPInput(t *testing.T) {
 	}
 	defer cluster.Close()
 	ctx := context.Background()
-	if err := Produce(ctx, []string{addr}, "bmp.raw", vals, nil); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "bmp.raw", vals, nil); err != nil {
 		t.Fatal(err)
 	}
 	c, err := New(newConfig(t, "input.format=bmp", "topics=bmp.raw"), testLog(t), WithBrokers(addr))
@@ -134,7 +135,7 @@ func TestRawBMPInput(t *testing.T) {
 	if err := c.RunUntilDrained(ctx, uint64(len(vals)), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	counts, _, err := ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
+	counts, _, err := kafkatest.ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestLatestOffsetReset(t *testing.T) {
 	defer cluster.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
 		t.Fatal(err)
 	}
 	c, err := New(newConfig(t, "consumer.auto.offset.reset=latest"), testLog(t), WithBrokers(addr))
@@ -175,13 +176,13 @@ func TestLatestOffsetReset(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no new record processed")
 		}
-		if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals[:5], keys[:5]); err != nil {
+		if err := kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals[:5], keys[:5]); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	waitFor(t, "a drained connector", 30*time.Second, func() bool { return c.inFlight() == 0 })
-	recs, err := ReadAll(ctx, []string{addr}, c.Topics()[schema.PeerStates], c.Topics()[schema.Announcements])
+	recs, err := kafkatest.ReadAll(ctx, []string{addr}, c.Topics()[schema.PeerStates], c.Topics()[schema.Announcements])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestFilter(t *testing.T) {
 	}
 	defer cluster.Close()
 	ctx := context.Background()
-	if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
 		t.Fatal(err)
 	}
 	c, err := New(newConfig(t, "filter=elemtype announcements and ipversion 6"), testLog(t), WithBrokers(addr))
@@ -284,7 +285,7 @@ func TestFilter(t *testing.T) {
 	if err := c.RunUntilDrained(ctx, uint64(len(vals)), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	counts, _, err := ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
+	counts, _, err := kafkatest.ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

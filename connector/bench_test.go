@@ -1,4 +1,4 @@
-package pipeline
+package connector
 
 import (
 	"context"
@@ -6,19 +6,20 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 )
 
 // benchData is a real router's BMP stream (pmacct's capture of a Cisco
 // router, 1.2 MB) when the shared corpus is present, else the bundled
 // gobgpd recording.
 func benchData(b *testing.B) string {
-	p := filepath.Join("..", "..", "..", "shared", "testdata", "real", "pmacct", "streams", "208-mem-leak-test_router-203.0.113.81.bmp")
+	p := filepath.Join("..", "..", "shared", "testdata", "real", "pmacct", "streams", "208-mem-leak-test_router-203.0.113.81.bmp")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	return filepath.Join("..", "..", "testdata", "gobgp", "gobgp-bmp.obmp")
+	return filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")
 }
 
 // BenchmarkEndToEnd measures the connector in process on the embedded
@@ -42,16 +43,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				secs += res.Duration.Seconds()
 			}
 			b.ReportMetric(float64(elems)/secs, "elems/s")
-			b.ReportMetric(float64(PeakRSS())/(1<<20), "peakRSS-MiB")
+			b.ReportMetric(float64(kafkatest.PeakRSS())/(1<<20), "peakRSS-MiB")
 		})
-	}
-}
-
-func TestParseHWM(t *testing.T) {
-	if n := parseHWM(strings.NewReader("VmPeak:\t  100 kB\nVmHWM:\t  2048 kB\n")); n != 2048<<10 {
-		t.Fatalf("parseHWM = %d", n)
-	}
-	if n := parseHWM(strings.NewReader("nothing")); n != 0 {
-		t.Fatalf("parseHWM = %d", n)
 	}
 }

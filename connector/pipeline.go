@@ -1,11 +1,13 @@
-// Package pipeline runs the connector: it wires the consumer-group source
-// (package ingest) through a decoder (openbmp, bmp or mrt), the filter and the
-// Avro writer (package emit), one task per tasks.max, and owns the embedded
-// broker, topic creation, offset commits and graceful shutdown.
+// Package connector is the Kafka connector's wiring: its configuration (a
+// Kafka Connect style .properties file, see [Config]), the embedded broker,
+// topic creation, the tasks of the consumer group (each one source → filter
+// → sink), offset commits, metrics, the status endpoint and graceful
+// shutdown, plus the demo and the end-to-end benchmark.
 //
-// It holds no format logic of its own: decoding, filtering and encoding live
-// in their packages. cmd/bgp-connector calls [New] and [Connector.Run].
-package pipeline
+// It holds no format logic of its own: decoding lives in mrt and openbmp,
+// the consumer side in ingest, filtering in filter and encoding in emit.
+// cmd/bgp-connector calls [New] and [Connector.Run].
+package connector
 
 import (
 	"context"
@@ -29,13 +31,12 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/bgp-connector/bgp-connector/emit"
-	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
 // Connector is a configured connector, ready to Run.
 type Connector struct {
-	cfg     *ingest.Config
+	cfg     *Config
 	log     *slog.Logger
 	inputs  inputFactory
 	filter  elemFilter
@@ -92,7 +93,7 @@ func WithBrokers(addrs ...string) Option {
 
 // New validates what the configuration alone cannot (the filter
 // expression) and returns a Connector. It connects to nothing yet.
-func New(cfg *ingest.Config, log *slog.Logger, opts ...Option) (*Connector, error) {
+func New(cfg *Config, log *slog.Logger, opts ...Option) (*Connector, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -102,10 +103,10 @@ func New(cfg *ingest.Config, log *slog.Logger, opts ...Option) (*Connector, erro
 	}
 	var err error
 	if c.filter, err = newFilter(cfg.Filter); err != nil {
-		return nil, &ingest.ConfigError{Problems: []ingest.Problem{{Key: "filter", Origin: cfg.Origin("filter"), Msg: err.Error()}}}
+		return nil, &ConfigError{Problems: []Problem{{Key: "filter", Origin: cfg.Origin("filter"), Msg: err.Error()}}}
 	}
 	if c.inputs, err = newInputFactory(cfg); err != nil {
-		return nil, &ingest.ConfigError{Problems: []ingest.Problem{{Key: "input.format", Origin: cfg.Origin("input.format"), Msg: err.Error()}}}
+		return nil, &ConfigError{Problems: []Problem{{Key: "input.format", Origin: cfg.Origin("input.format"), Msg: err.Error()}}}
 	}
 	if c.key, err = emit.ParseKeyField(cfg.KeyField); err != nil {
 		return nil, err
@@ -163,7 +164,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	if len(c.brokers) == 0 {
 		c.brokers = cfg.BootstrapServers
 	}
-	base, err := ingest.ClientOpts(cfg, c.brokers, c.log)
+	base, err := ClientOpts(cfg, c.brokers, c.log)
 	if err != nil {
 		return err
 	}
@@ -272,7 +273,7 @@ func (c *Connector) elemTotal() uint64 {
 	return n
 }
 
-func inputDesc(cfg *ingest.Config) string {
+func inputDesc(cfg *Config) string {
 	if cfg.TopicsRegex != "" {
 		return "regex " + cfg.TopicsRegex
 	}

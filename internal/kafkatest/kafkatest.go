@@ -1,24 +1,31 @@
-package pipeline
+// Package kafkatest holds the Kafka helpers that tests, the demo and the
+// benchmarks share: reading OpenBMP files into Kafka values, producing them
+// and waiting for the acks, reading topics back (whole, or read_committed),
+// decoding output samples with goavro, committed and end offsets, and the
+// process's peak RSS.
+//
+// It is not part of the data path: the connector never calls it while
+// running.
+package kafkatest
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // ReadFrames reads a file of OpenBMP messages (or raw BMP, or 4-byte
@@ -85,144 +92,6 @@ func Produce(ctx context.Context, brokers []string, topic string, values, keys [
 	return nil
 }
 
-// Drained reports whether the connector has processed n input records and
-// every output of them is acknowledged.
-func (c *Connector) Drained(n uint64) bool {
-	if c.Stats.Records.Load() < n {
-		return false
-	}
-	return c.inFlight() == 0
-}
-
-func (c *Connector) inFlight() int {
-	c.tasksMu.Lock()
-	defer c.tasksMu.Unlock()
-	n := 0
-	for _, t := range c.tasks {
-		switch {
-		case t == nil:
-		case t.src != nil:
-			n += t.src.Tracker().InFlight()
-		case t.txOpen.Load():
-			n++
-		}
-	}
-	return n
-}
-
-// Holding returns the number of input partitions each task holds.
-func (c *Connector) Holding() []int {
-	c.tasksMu.Lock()
-	defer c.tasksMu.Unlock()
-	out := make([]int, len(c.tasks))
-	for i, t := range c.tasks {
-		if t != nil {
-			out[i] = int(t.held.Load())
-		}
-	}
-	return out
-}
-
-// RunUntilDrained runs the connector until n input records are processed
-// and acknowledged, then shuts it down gracefully (committing) and returns.
-func (c *Connector) RunUntilDrained(ctx context.Context, n uint64, timeout time.Duration) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-errc:
-			if err == nil {
-				err = errors.New("connector stopped before the input was drained")
-			}
-			return err
-		case <-deadline:
-			cancel()
-			<-errc
-			return fmt.Errorf("input not drained after %v: %d of %d records", timeout, c.Stats.Records.Load(), n)
-		case <-tick.C:
-			if c.Drained(n) {
-				cancel()
-				return <-errc
-			}
-		}
-	}
-}
-
-// DemoOptions configure Demo.
-type DemoOptions struct {
-	// Data is the OpenBMP file to load into openbmp.bmp_raw.
-	Data string
-	// Out receives the report.
-	Out io.Writer
-	// Log receives the connector's log.
-	Log *slog.Logger
-	// Samples is the number of sample elems printed per output topic.
-	Samples int
-}
-
-// Demo starts the embedded broker, loads the OpenBMP file into
-// openbmp.bmp_raw, runs the connector with the default configuration until
-// the input is drained, and prints a table of records per output topic with
-// a few decoded sample elems.
-func Demo(ctx context.Context, o DemoOptions) error {
-	values, keys, err := ReadFrames(o.Data)
-	if err != nil {
-		return err
-	}
-	if len(values) == 0 {
-		return fmt.Errorf("%s holds no OpenBMP message", o.Data)
-	}
-	cfg, err := ingest.NewConfig()
-	if err != nil {
-		return err
-	}
-	cluster, addr, err := StartEmbedded(0, cfg.EmbeddedPartitions, cfg.Topics...)
-	if err != nil {
-		return err
-	}
-	defer cluster.Close()
-	fmt.Fprintf(o.Out, "embedded Kafka broker on %s (try: kcat -b %s -L)\n", addr, addr)
-	if err := Produce(ctx, []string{addr}, cfg.Topics[0], values, keys); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "loaded %d OpenBMP messages from %s into %s\n", len(values), o.Data, cfg.Topics[0])
-	c, err := New(cfg, o.Log, WithBrokers(addr))
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.RunUntilDrained(ctx, uint64(len(values)), 2*time.Minute); err != nil {
-		return err
-	}
-	took := time.Since(start)
-	counts, samples, err := ReadOutputs(ctx, []string{addr}, c.Topics(), o.Samples)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "connector drained the input in %v (offsets committed for group %s)\n\n", took.Round(time.Millisecond), cfg.GroupID)
-	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "output topic\trecords\t")
-	var total int
-	for _, t := range schema.Types() {
-		fmt.Fprintf(tw, "%s\t%d\t\n", c.topics[t], counts[t])
-		total += counts[t]
-	}
-	fmt.Fprintf(tw, "total\t%d\t\n", total)
-	tw.Flush()
-	fmt.Fprintln(o.Out)
-	for _, t := range schema.Types() {
-		for _, s := range samples[t] {
-			fmt.Fprintf(o.Out, "%s: %s\n", c.topics[t], s)
-		}
-	}
-	return nil
-}
-
 // ReadOutputs reads every output topic from the start to its end and
 // returns the record count per type and up to samples records per type
 // decoded from Avro single-object encoding with goavro, as JSON.
@@ -265,7 +134,7 @@ func ReadAll(ctx context.Context, brokers []string, topics ...string) ([]*kgo.Re
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := listEnds(ctx, brokers, topics)
+	ends, err := EndOffsets(ctx, brokers, topics)
 	if err != nil {
 		return nil, err
 	}
@@ -379,4 +248,79 @@ func ReadCommitted(ctx context.Context, brokers []string, quiet time.Duration, t
 			return all, nil
 		}
 	}
+}
+
+// EndOffsets returns the end offset of every partition of topics.
+func EndOffsets(ctx context.Context, brokers []string, topics []string) (map[string]map[int32]int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	lo, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[int32]int64{}
+	var ferr error
+	lo.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil && ferr == nil {
+			ferr = o.Err
+		}
+		if out[o.Topic] == nil {
+			out[o.Topic] = map[int32]int64{}
+		}
+		out[o.Topic][o.Partition] = o.Offset
+	})
+	return out, ferr
+}
+
+// PeakRSS returns the process's peak resident set size in bytes from
+// /proc/self/status (VmHWM), or 0 when unavailable.
+func PeakRSS() int64 {
+	if runtime.GOOS != "linux" {
+		return 0
+	}
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	return parseHWM(f)
+}
+
+func parseHWM(r io.Reader) int64 {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// CommittedOffsets returns the offsets group has committed on topic, per
+// partition.
+func CommittedOffsets(ctx context.Context, brokers []string, group, topic string) (map[int32]int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	os, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int32]int64{}
+	os.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			out[o.Partition] = o.At
+		}
+	})
+	return out, nil
 }

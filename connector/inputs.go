@@ -1,4 +1,4 @@
-package pipeline
+package connector
 
 import (
 	"encoding/binary"
@@ -8,7 +8,6 @@ import (
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/filter"
-	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/mrt"
 )
 
@@ -31,7 +30,7 @@ type inputFactory interface {
 	name() string
 }
 
-func newInputFactory(cfg *ingest.Config) (inputFactory, error) {
+func newInputFactory(cfg *Config) (inputFactory, error) {
 	switch cfg.InputFormat {
 	case "openbmp", "bmp":
 		if bmpInput == nil {

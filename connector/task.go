@@ -1,10 +1,11 @@
-package pipeline
+package connector
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,7 +63,7 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 	})
 	hooks := ingest.Hooks{Assigned: t.assigned, Revoked: t.dropDecoders}
 	if c.cfg.ExactlyOnce {
-		sess, err := ingest.NewTxSession(c.cfg, id, base, emit.ProducerOpts(c.cfg.Compression, c.cfg.Linger), c.log, hooks)
+		sess, err := ingest.NewTxSession(c.cfg.groupOptions(), c.cfg.TransactionalIDPrefix+"-"+strconv.Itoa(id), id, base, emit.ProducerOpts(c.cfg.Compression, c.cfg.Linger), c.log, hooks)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +71,7 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 		t.w = emit.NewWriter(sess.Client(), t.w.Options())
 		return t, nil
 	}
-	src, err := ingest.NewSource(c.cfg, id, base, c.log, hooks)
+	src, err := ingest.NewSource(c.cfg.groupOptions(), id, base, c.log, hooks)
 	if err != nil {
 		return nil, err
 	}

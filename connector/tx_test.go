@@ -1,4 +1,4 @@
-package pipeline
+package connector
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/emit"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -32,7 +33,7 @@ func TestExactlyOnce(t *testing.T) {
 	}
 	defer cluster.Close()
 	ctx := context.Background()
-	if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
 		t.Fatal(err)
 	}
 	cfg := newConfig(t, "exactly.once.support=required", "tasks.max=2", "group.id=eos")
@@ -44,7 +45,7 @@ func TestExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	topics := c.Topics()
-	recs, err := ReadCommitted(ctx, []string{addr}, time.Second, topics[:]...)
+	recs, err := kafkatest.ReadCommitted(ctx, []string{addr}, time.Second, topics[:]...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestExactlyOnce(t *testing.T) {
 			t.Errorf("%s: %d committed records, direct decode %d", ty, got[ty], want[ty])
 		}
 	}
-	ends, err := listEnds(ctx, []string{addr}, []string{"openbmp.bmp_raw"})
+	ends, err := kafkatest.EndOffsets(ctx, []string{addr}, []string{"openbmp.bmp_raw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestExactlyOnceAbort(t *testing.T) {
 	}
 	defer cluster.Close()
 	ctx := context.Background()
-	if err := Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", vals, keys); err != nil {
 		t.Fatal(err)
 	}
 	c, err := New(newConfig(t, "exactly.once.support=required", "group.id=eos-abort"), testLog(t), WithBrokers(addr))
@@ -99,7 +100,7 @@ func TestExactlyOnceAbort(t *testing.T) {
 		t.Fatal("an undecodable record under errors.tolerance=none did not stop the task")
 	}
 	topics := c.Topics()
-	recs, rerr := ReadCommitted(ctx, []string{addr}, time.Second, topics[:]...)
+	recs, rerr := kafkatest.ReadCommitted(ctx, []string{addr}, time.Second, topics[:]...)
 	if rerr != nil {
 		t.Fatal(rerr)
 	}

@@ -1,13 +1,10 @@
-package pipeline
+package connector
 
 import (
 	"encoding/json"
 
 	"bytes"
 	"context"
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +12,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 type syncBuf struct {
@@ -68,7 +70,7 @@ func TestMissingInputTopic(t *testing.T) {
 	waitFor(t, "the missing topic warning", 20*time.Second, func() bool {
 		return strings.Contains(logBuf.String(), "input topic does not exist") && strings.Contains(logBuf.String(), "late.topic")
 	})
-	vals, keys, err := ReadFrames("../../testdata/gobgp/gobgp-bmp.obmp")
+	vals, keys, err := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestMissingInputTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm.Close()
-	if err := Produce(ctx, []string{addr}, "late.topic", vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "late.topic", vals, keys); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "records of the late topic", 60*time.Second, func() bool { return c.Drained(uint64(len(vals))) })
@@ -190,7 +192,7 @@ func TestRegexWithoutMatch(t *testing.T) {
 	waitFor(t, "the no-match warning", 20*time.Second, func() bool {
 		return strings.Contains(logBuf.String(), "no topic matches topics.regex")
 	})
-	vals, keys, err := ReadFrames("../../testdata/gobgp/gobgp-bmp.obmp")
+	vals, keys, err := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func TestRegexWithoutMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm.Close()
-	if err := Produce(ctx, []string{addr}, "routeviews.amsix.bmp_raw", vals, keys); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "routeviews.amsix.bmp_raw", vals, keys); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "records of the matching topic", 60*time.Second, func() bool { return c.Drained(uint64(len(vals))) })

@@ -1,4 +1,4 @@
-package ingest
+package connector
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bgp-connector/bgp-connector/ingest"
 )
 
 // Config is the connector's configuration, decoded once from a Kafka
@@ -691,4 +693,13 @@ func WriteExample(w io.Writer) error {
 		fmt.Fprintf(bw, "%s=%s\n", k.Name, v)
 	}
 	return bw.Flush()
+}
+
+// groupOptions returns the consumer-group settings of the Kafka source.
+func (c *Config) groupOptions() ingest.GroupOptions {
+	return ingest.GroupOptions{
+		Group: c.GroupID, Topics: c.Topics, TopicsRegex: c.TopicsRegex,
+		ResetLatest:  c.AutoOffsetReset == "latest",
+		FetchMaxWait: c.FetchMaxWait, SessionTimeout: c.SessionTimeout,
+	}
 }

@@ -1,4 +1,4 @@
-package pipeline
+package connector
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/mrt"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -25,7 +25,7 @@ func realData(t testing.TB, rel string) string {
 
 // realDataPath returns the path of a shared real-data file, or "".
 func realDataPath(rel string) string {
-	p := filepath.Join("..", "..", "..", "shared", "testdata", "real", rel)
+	p := filepath.Join("..", "..", "shared", "testdata", "real", rel)
 	if _, err := os.Stat(p); err != nil {
 		return ""
 	}
@@ -68,13 +68,13 @@ type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
 
-func newConfig(t testing.TB, sets ...string) *ingest.Config {
+func newConfig(t testing.TB, sets ...string) *Config {
 	t.Helper()
-	s, err := ingest.SetSettings(sets)
+	s, err := SetSettings(sets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ingest.NewConfig(s)
+	cfg, err := NewConfig(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestMRTThroughKafka(t *testing.T) {
 	}
 	defer cluster.Close()
 	ctx := context.Background()
-	if err := Produce(ctx, []string{addr}, "ris.mrt", values, nil); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, "ris.mrt", values, nil); err != nil {
 		t.Fatal(err)
 	}
 	c, err := New(cfg, testLog(t), WithBrokers(addr))
@@ -103,7 +103,7 @@ func TestMRTThroughKafka(t *testing.T) {
 	if err := c.RunUntilDrained(ctx, uint64(len(values)), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	counts, _, err := ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
+	counts, _, err := kafkatest.ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestMRTThroughKafka(t *testing.T) {
 		}
 	}
 	// Everything was committed: the group's offsets are the topic's ends.
-	ends, err := listEnds(ctx, []string{addr}, []string{"ris.mrt"})
+	ends, err := kafkatest.EndOffsets(ctx, []string{addr}, []string{"ris.mrt"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,4 +124,13 @@ func TestMRTThroughKafka(t *testing.T) {
 			t.Errorf("partition %d: committed %d, end %d", p, got[p], end)
 		}
 	}
+}
+
+func committedOffsets(t testing.TB, addr, group, topic string) map[int32]int64 {
+	t.Helper()
+	m, err := kafkatest.CommittedOffsets(context.Background(), []string{addr}, group, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

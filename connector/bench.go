@@ -1,18 +1,13 @@
-package pipeline
+package connector
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
@@ -56,7 +51,7 @@ func (r BenchResult) String() string {
 // group is stable) until every output is acknowledged.
 func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	var res BenchResult
-	values, keys, err := ReadFrames(o.Data)
+	values, keys, err := kafkatest.ReadFrames(o.Data)
 	if err != nil {
 		return res, err
 	}
@@ -70,11 +65,11 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		o.Tasks = 1
 	}
 	sets := append([]string{"tasks.max=" + strconv.Itoa(o.Tasks), "errors.tolerance=all"}, o.Sets...)
-	set, err := ingest.SetSettings(sets)
+	set, err := SetSettings(sets)
 	if err != nil {
 		return res, err
 	}
-	cfg, err := ingest.NewConfig(set)
+	cfg, err := NewConfig(set)
 	if err != nil {
 		return res, err
 	}
@@ -113,7 +108,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		}
 	}
 	start := time.Now()
-	if err := Produce(ctx, []string{addr}, cfg.Topics[0], allV, allK); err != nil {
+	if err := kafkatest.Produce(ctx, []string{addr}, cfg.Topics[0], allV, allK); err != nil {
 		return res, err
 	}
 	for !c.Drained(uint64(len(allV))) {
@@ -135,7 +130,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	for _, t := range schema.Types() {
 		res.Elems += c.Stats.Elems[t].Load()
 	}
-	res.PeakRSS = PeakRSS()
+	res.PeakRSS = kafkatest.PeakRSS()
 	return res, nil
 }
 
@@ -152,32 +147,4 @@ func stable(holding []int, partitions int) bool {
 		total += n
 	}
 	return total == partitions
-}
-
-// PeakRSS returns the process's peak resident set size in bytes from
-// /proc/self/status (VmHWM), or 0 when unavailable.
-func PeakRSS() int64 {
-	if runtime.GOOS != "linux" {
-		return 0
-	}
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	return parseHWM(f)
-}
-
-func parseHWM(r io.Reader) int64 {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package connector_test
 
 import (
 	"context"
@@ -7,25 +7,25 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/pipeline"
+	"github.com/bgp-connector/bgp-connector/connector"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
 // A connector on the embedded broker, fed the bundled gobgpd recording.
 func ExampleConnector_RunUntilDrained() {
-	cluster, addr, err := pipeline.StartEmbedded(0, 3, "openbmp.bmp_raw")
+	cluster, addr, err := connector.StartEmbedded(0, 3, "openbmp.bmp_raw")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer cluster.Close()
-	values, keys, _ := pipeline.ReadFrames("../../testdata/gobgp/gobgp-bmp.obmp")
+	values, keys, _ := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
 	ctx := context.Background()
-	pipeline.Produce(ctx, []string{addr}, "openbmp.bmp_raw", values, keys)
+	kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", values, keys)
 
-	cfg, _ := ingest.NewConfig() // defaults: openbmp.bmp_raw in, bgp.elems.* out
-	c, err := pipeline.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pipeline.WithBrokers(addr))
+	cfg, _ := connector.NewConfig() // defaults: openbmp.bmp_raw in, bgp.elems.* out
+	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -34,7 +34,7 @@ func ExampleConnector_RunUntilDrained() {
 		fmt.Println(err)
 		return
 	}
-	counts, _, _ := pipeline.ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
+	counts, _, _ := kafkatest.ReadOutputs(ctx, []string{addr}, c.Topics(), 0)
 	for _, t := range schema.Types() {
 		fmt.Println(c.Topics()[t], counts[t])
 	}
