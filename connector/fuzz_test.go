@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/emit"
 )
 
 // FuzzMRTValue feeds arbitrary bytes to the MRT input decoder (an input
@@ -30,7 +29,7 @@ func FuzzMRTValue(f *testing.F) {
 	ts := time.Unix(0, 0)
 	f.Fuzz(func(t *testing.T, v []byte) {
 		n := 0
-		err := d.decode(v, 7, ts, func(rec *decode.Record, elems []decode.Elem, stats []emit.Stat) {
+		err := d.decode(v, 7, ts, func(rec *decode.Record, elems []decode.Elem, stats []decode.Stat) {
 			if rec.Offset != 7 {
 				t.Fatalf("record offset %d, want the Kafka offset 7", rec.Offset)
 			}

@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/filter"
 	"github.com/bgp-connector/bgp-connector/mrt"
 )
 
 // yieldFunc receives one decoded record with its elems and stats; they are
 // valid only during the call.
-type yieldFunc func(rec *decode.Record, elems []decode.Elem, stats []emit.Stat)
+type yieldFunc func(rec *decode.Record, elems []decode.Elem, stats []decode.Stat)
 
 // inputDecoder decodes one input record value. One decoder serves one input
 // partition, so its state (BMP sessions, the MRT peer index table) follows

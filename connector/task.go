@@ -262,7 +262,7 @@ func (t *task) process(dec inputDecoder, r *kgo.Record, pend completion) error {
 }
 
 // emit publishes the elems and stats of one decoded record.
-func (t *task) emit(rec *decode.Record, elems []decode.Elem, stats []emit.Stat) {
+func (t *task) emit(rec *decode.Record, elems []decode.Elem, stats []decode.Stat) {
 	for i := range elems {
 		el := &elems[i]
 		if t.match != nil && !t.match.Match(rec, el) {

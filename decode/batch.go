@@ -1,10 +1,13 @@
 package decode
 
-// Batch is a set of records and the elems decoded from them, owning every
-// byte the elems point to: their Attrs and the raw values of unknown
-// attributes. A batch can therefore be handed to another goroutine (to be
-// filtered, formatted or encoded) while the decoder fills the next one, and
-// recycled with Reset. A Batch is not safe for concurrent use.
+// Batch is the unit that flows through the data path (source → filter →
+// sink): a run of records from one input, the elems and BMP statistics
+// decoded from them, the damaged regions skipped on the way, and where it
+// all came from. It owns every byte the elems point to (their Attrs and the
+// raw values of unknown attributes), so a batch can be handed to another
+// goroutine (to be filtered, formatted or encoded) while the decoder fills
+// the next one, and recycled with Reset. A Batch is not safe for concurrent
+// use.
 type Batch struct {
 	// Records are the records in input order.
 	Records []Record
@@ -12,19 +15,67 @@ type Batch struct {
 	Elems []Elem
 	// ElemRecord gives, for each elem, the index of its record in Records.
 	ElemRecord []int32
+	// Stats are the BMP statistics of the records (Statistics Reports), in
+	// order, and StatRecord the index of each one's record.
+	Stats      []Stat
+	StatRecord []int32
+	// Gaps are the regions of damaged input skipped while the batch was
+	// read, in input order. They are data, not records: each is counted
+	// and reported, and Gap.Before places it among the records.
+	Gaps []Gap
+
+	// Source names the input the batch was read from: a file name, a URL,
+	// or a Kafka topic. With Partition (the Kafka partition, -1 for other
+	// inputs) and each record's Offset it gives every record's position.
+	Source    string
+	Partition int32
+
+	// Done, when set by the source, is called once by the last stage: with
+	// nil when every output derived from the batch has been delivered (a
+	// Kafka sink: acknowledged), or with the first delivery error. It is
+	// what commits input positions. A stage that drops a batch calls it
+	// too. Reset clears it.
+	Done func(error)
 
 	attrs  []*Attrs
 	nattrs int
 	raw    []byte // backing store for Unknown attribute values
 }
 
+// Gap is a region of damaged input that a reader skipped to resynchronise.
+type Gap struct {
+	// Start and End are the byte offsets of the skipped region in the
+	// (uncompressed) input: End is where reading resumed.
+	Start, End int64
+	// Before is the index in Batch.Records of the first record read after
+	// the gap (len(Records) when the gap ends the batch).
+	Before int32
+	// Err says what was wrong at Start.
+	Err error
+}
+
+// Len returns the number of bytes skipped.
+func (g *Gap) Len() int64 { return g.End - g.Start }
+
 // Reset empties the batch, keeping its storage for reuse.
 func (b *Batch) Reset() {
 	b.Records = b.Records[:0]
 	b.Elems = b.Elems[:0]
 	b.ElemRecord = b.ElemRecord[:0]
+	b.Stats = b.Stats[:0]
+	b.StatRecord = b.StatRecord[:0]
+	b.Gaps = b.Gaps[:0]
+	b.Source, b.Partition, b.Done = "", -1, nil
 	b.nattrs = 0
 	b.raw = b.raw[:0]
+}
+
+// Finish calls Done (if set) with err and clears it, so that it runs once.
+func (b *Batch) Finish(err error) {
+	if d := b.Done; d != nil {
+		b.Done = nil
+		d(err)
+	}
 }
 
 // NewAttrs returns an empty Attrs owned by the batch, reusing storage from
@@ -50,6 +101,16 @@ func (b *Batch) Own(a *Attrs) {
 	}
 }
 
+// CopyAttrs returns a deep copy of a owned by the batch (unknown attribute
+// values included): what a decoder whose Attrs are only valid until its next
+// call uses to hand its elems to the batch.
+func (b *Batch) CopyAttrs(a *Attrs) *Attrs {
+	own := b.NewAttrs()
+	own.CopyFrom(a)
+	b.Own(own)
+	return own
+}
+
 // AddRecord appends a record and returns its index.
 func (b *Batch) AddRecord(r *Record) int32 {
 	b.Records = append(b.Records, *r)
@@ -60,6 +121,34 @@ func (b *Batch) AddRecord(r *Record) int32 {
 func (b *Batch) AddElem(rec int32, e *Elem) {
 	b.Elems = append(b.Elems, *e)
 	b.ElemRecord = append(b.ElemRecord, rec)
+}
+
+// AddElems appends elems of record index rec whose Attrs belong to someone
+// else (a decoder's scratch space): each distinct Attrs is copied into the
+// batch once, so elems that shared attributes still share them.
+func (b *Batch) AddElems(rec int32, elems []Elem) {
+	var src, own *Attrs
+	for i := range elems {
+		e := b.NewElem(rec)
+		*e = elems[i]
+		if e.Attrs != nil {
+			if e.Attrs != src {
+				src, own = e.Attrs, b.CopyAttrs(e.Attrs)
+			}
+			e.Attrs = own
+		}
+	}
+}
+
+// AddStat appends a BMP statistic belonging to record index rec.
+func (b *Batch) AddStat(rec int32, s *Stat) {
+	b.Stats = append(b.Stats, *s)
+	b.StatRecord = append(b.StatRecord, rec)
+}
+
+// AddGap appends a gap that precedes the next record to be added.
+func (b *Batch) AddGap(start, end int64, err error) {
+	b.Gaps = append(b.Gaps, Gap{Start: start, End: end, Before: int32(len(b.Records)), Err: err})
 }
 
 // NewElem appends a zero elem belonging to record index rec and returns it
@@ -78,3 +167,36 @@ func (b *Batch) NewElem(rec int32) *Elem {
 
 // Len returns the number of elems.
 func (b *Batch) Len() int { return len(b.Elems) }
+
+// RecordElems returns the index range [from, to) in Elems of the elems of
+// record ri, scanning forward from hint (the end of the previous record's
+// range, or 0). Elems are in record order, so a pass over all records with
+// the previous result as hint is linear.
+func (b *Batch) RecordElems(ri int32, hint int) (from, to int) {
+	from = hint
+	for from < len(b.ElemRecord) && b.ElemRecord[from] < ri {
+		from++
+	}
+	to = from
+	for to < len(b.ElemRecord) && b.ElemRecord[to] == ri {
+		to++
+	}
+	return from, to
+}
+
+// CopyRecord appends record ri of src to b with its elems and statistics,
+// copying what they point to into b, and returns the new record's index.
+// Gaps of src are not copied (see CopyGaps).
+func (b *Batch) CopyRecord(src *Batch, ri int32, elemHint, statHint int) (ri2 int32, elemEnd, statEnd int) {
+	ri2 = b.AddRecord(&src.Records[ri])
+	from, to := src.RecordElems(ri, elemHint)
+	b.AddElems(ri2, src.Elems[from:to])
+	s := statHint
+	for s < len(src.StatRecord) && src.StatRecord[s] < ri {
+		s++
+	}
+	for ; s < len(src.StatRecord) && src.StatRecord[s] == ri; s++ {
+		b.AddStat(ri2, &src.Stats[s])
+	}
+	return ri2, to, s
+}

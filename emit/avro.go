@@ -18,30 +18,6 @@ type Source struct {
 	Offset    int64
 }
 
-// Stat is one counter or gauge of a BMP Statistics Report, with its peer.
-// It is the emit-side view of a decoder's statistics, so that this package
-// does not depend on a particular decoder.
-type Stat struct {
-	// Time is the per-peer header time in microseconds since the Unix epoch.
-	Time int64
-	// PeerIP and PeerASN identify the peer.
-	PeerIP  netip.Addr
-	PeerASN uint32
-	// PeerType and PeerDistinguisher come from the per-peer header.
-	PeerType          decode.BMPPeerType
-	PeerDistinguisher uint64
-	// Type is the stat type code (IANA "BMP Statistics Types").
-	Type uint16
-	// Name is the stat's name (e.g. "rejected-prefixes").
-	Name string
-	// AFI and SAFI are set for per-AFI/SAFI gauges (HasFamily true).
-	AFI       uint16
-	SAFI      uint8
-	HasFamily bool
-	// Value is the counter or gauge value.
-	Value uint64
-}
-
 // TypeOf returns the output type of an elem.
 func TypeOf(t decode.ElemType) schema.Type {
 	switch t {
@@ -94,7 +70,7 @@ func AppendElem(dst []byte, rec *decode.Record, el *decode.Elem, src *Source) []
 }
 
 // AppendStat appends the Avro binary datum of a stat in the stats schema.
-func AppendStat(dst []byte, rec *decode.Record, st *Stat, src *Source) []byte {
+func AppendStat(dst []byte, rec *decode.Record, st *decode.Stat, src *Source) []byte {
 	dst = appendLong(dst, st.Time)
 	dst = appendLong(dst, rec.Time)
 	dst = appendString(dst, rec.Project)
@@ -106,8 +82,8 @@ func AppendStat(dst []byte, rec *decode.Record, st *Stat, src *Source) []byte {
 	dst = appendPeerType(append(dst, 2), st.PeerType)
 	dst = appendLong(dst, int64(st.PeerDistinguisher))
 	dst = appendLong(dst, int64(st.Type))
-	dst = appendString(dst, st.Name)
-	if st.HasFamily {
+	dst = appendString(dst, st.Name())
+	if st.HasFamily() {
 		dst = appendLong(append(dst, 2), int64(st.AFI))
 		dst = appendLong(append(dst, 2), int64(st.SAFI))
 	} else {

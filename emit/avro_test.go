@@ -121,19 +121,24 @@ func TestAppendStatDecodesWithGoavro(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []Stat{
-		{Time: 10, PeerIP: netip.MustParseAddr("192.0.2.7"), PeerASN: 65000, PeerType: decode.BMPPeerGlobal, Type: 0, Name: "rejected-prefixes", Value: 12},
-		{Time: 11, PeerIP: netip.MustParseAddr("2001:db8::7"), PeerASN: 65000, PeerType: decode.BMPPeerLocRIB, PeerDistinguisher: 9,
-			Type: 9, Name: "adj-rib-in-routes-per-afi-safi", AFI: 2, SAFI: 1, HasFamily: true, Value: 1 << 62},
+	for _, tc := range []struct {
+		st        decode.Stat
+		name      string
+		hasFamily bool
+	}{
+		{decode.Stat{Time: 10, PeerIP: netip.MustParseAddr("192.0.2.7"), PeerASN: 65000, PeerType: decode.BMPPeerGlobal, Type: 0, Value: 12}, "rejected-prefixes", false},
+		{decode.Stat{Time: 11, PeerIP: netip.MustParseAddr("2001:db8::7"), PeerASN: 65000, PeerType: decode.BMPPeerLocRIB, PeerDistinguisher: 9,
+			Type: 9, AFI: 2, SAFI: 1, Value: 1 << 62}, "adj-rib-in-routes-per-afi-safi", true},
 	} {
+		st := tc.st
 		buf := AppendStat(nil, rec, &st, &Source{Topic: "t", Partition: 1, Offset: 2})
 		native, rest, err := codec.NativeFromBinary(buf)
 		if err != nil || len(rest) != 0 {
-			t.Fatalf("stat %s: %v (%d left)", st.Name, err, len(rest))
+			t.Fatalf("stat %s: %v (%d left)", tc.name, err, len(rest))
 		}
 		m := native.(map[string]any)
 		var fam [2]any
-		if st.HasFamily {
+		if tc.hasFamily {
 			fam = [2]any{map[string]any{"int": int32(st.AFI)}, map[string]any{"int": int32(st.SAFI)}}
 		}
 		want := map[string]any{
@@ -141,11 +146,11 @@ func TestAppendStatDecodesWithGoavro(t *testing.T) {
 			"project": rec.Project, "collector": rec.Collector, "router": rec.Router,
 			"router_ip": map[string]any{"string": rec.RouterIP.String()}, "peer_ip": map[string]any{"string": st.PeerIP.String()},
 			"peer_asn": int64(st.PeerASN), "bmp_peer_type": map[string]any{"string": emittest.PeerTypeName(st.PeerType)},
-			"bmp_peer_distinguisher": int64(st.PeerDistinguisher), "stat_type": int32(st.Type), "stat_name": st.Name,
+			"bmp_peer_distinguisher": int64(st.PeerDistinguisher), "stat_type": int32(st.Type), "stat_name": tc.name,
 			"afi": fam[0], "safi": fam[1], "value": int64(st.Value),
 			"source_topic": "t", "source_partition": int32(1), "source_offset": int64(2),
 		}
-		compareNative(t, "stat "+st.Name, m, want)
+		compareNative(t, "stat "+tc.name, m, want)
 	}
 }
 

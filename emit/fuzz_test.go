@@ -67,12 +67,11 @@ func FuzzEncodeBMP(f *testing.F) {
 		}
 		for i := range res.Stats {
 			s := &res.Stats[i]
-			st := Stat{Time: s.Time, PeerIP: s.PeerIP, PeerASN: s.PeerASN, PeerType: s.PeerType, Type: s.Type, Name: "n", AFI: s.AFI, SAFI: s.SAFI, HasFamily: s.AFI != 0, Value: s.Value}
 			sc, err := statsCodec()
 			if err != nil {
 				t.Fatal(err)
 			}
-			buf = AppendStat(buf[:0], &res.Record, &st, &src)
+			buf = AppendStat(buf[:0], &res.Record, s, &src)
 			if _, rest, err := sc.NativeFromBinary(buf); err != nil || len(rest) != 0 {
 				t.Fatalf("stat %d: goavro: %v", i, err)
 			}

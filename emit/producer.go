@@ -194,7 +194,7 @@ func (w *Writer) Elem(ctx context.Context, in *Input, rec *decode.Record, el *de
 }
 
 // Stat encodes and produces one BMP statistic of the input record.
-func (w *Writer) Stat(ctx context.Context, in *Input, rec *decode.Record, st *Stat) {
+func (w *Writer) Stat(ctx context.Context, in *Input, rec *decode.Record, st *decode.Stat) {
 	r := w.record()
 	r.Topic = w.opt.Topics[schema.Stats]
 	r.Headers = in.headers

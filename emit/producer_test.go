@@ -68,7 +68,7 @@ func TestWriterKeysAndAcks(t *testing.T) {
 		{Type: decode.ElemAnnouncement, PeerIP: peer, Prefix: netip.MustParsePrefix("198.51.100.0/24"), Attrs: &decode.Attrs{}},
 		{Type: decode.ElemPeerState, PeerIP: peer, NewState: decode.StateIdle},
 	}
-	st := Stat{PeerIP: peer, Name: "x"}
+	st := decode.Stat{PeerIP: peer}
 	for _, tc := range []struct {
 		key              KeyField
 		ann, state, stat string

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/bgp-connector/bgp-connector/connector"
+	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/emit/emittest"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
@@ -125,7 +126,7 @@ func normTimes(v any) any {
 	return v
 }
 
-func statNative(rec *openbmp.Result, s *openbmp.Stat, src emittest.Source) map[string]any {
+func statNative(rec *openbmp.Result, s *decode.Stat, src emittest.Source) map[string]any {
 	opt := func(a netip.Addr) any {
 		if !a.IsValid() {
 			return nil
@@ -142,7 +143,7 @@ func statNative(rec *openbmp.Result, s *openbmp.Stat, src emittest.Source) map[s
 		"peer_ip": opt(s.PeerIP), "peer_asn": int64(s.PeerASN),
 		"bmp_peer_type":          map[string]any{"string": emittest.PeerTypeName(s.PeerType)},
 		"bmp_peer_distinguisher": int64(s.PeerDistinguisher), "stat_type": int64(s.Type),
-		"stat_name": connector.StatName(s.Type), "afi": afi, "safi": safi, "value": int64(s.Value),
+		"stat_name": decode.StatName(s.Type), "afi": afi, "safi": safi, "value": int64(s.Value),
 		"source_topic": src.Topic, "source_partition": int64(src.Partition), "source_offset": src.Offset,
 	}
 }

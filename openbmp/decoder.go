@@ -209,7 +209,7 @@ type Result struct {
 	// and Peer Down.
 	Elems []decode.Elem
 	// Stats are the counters of a Statistics Report.
-	Stats []Stat
+	Stats []decode.Stat
 	// Unsupported lists the address families of Route Monitoring NLRI that
 	// do not decode into elems (VPN, EVPN, SR...).
 	Unsupported []decode.Family
@@ -354,7 +354,7 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 			d.setRouterName(res, r)
 		}
 		ph := &res.Peer
-		proto := Stat{RouterIP: res.Record.RouterIP, PeerIP: ph.Addr, PeerASN: ph.ASN, PeerType: ph.Type,
+		proto := decode.Stat{RouterIP: res.Record.RouterIP, PeerIP: ph.Addr, PeerASN: ph.ASN, PeerType: ph.Type,
 			PeerDistinguisher: ph.Distinguisher, Time: ph.Time}
 		res.Stats, err = appendStats(res.Stats, body, off, proto)
 		return err

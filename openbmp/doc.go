@@ -8,7 +8,7 @@
 //   - [Header]: the OpenBMP v1.7 binary header, decoded by [DecodeHeader]
 //     and written by [Header.AppendTo];
 //   - one type per BMP structure ([CommonHeader], [PeerHeader], [PeerUp],
-//     [PeerDown], [Initiation], [Stat], [RouteMirroring]) with its decoder
+//     [PeerDown], [Initiation], [RouteMirroring]) with its decoder
 //     ([DecodeCommonHeader], [DecodePeerHeader], [DecodePeerUp]...);
 //   - [Decoder]: the stateful per-router session table that turns each BMP
 //     message into a [decode.Record] with elems or statistics, learning

@@ -1,23 +1,27 @@
 package openbmp
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/bgp-connector/bgp-connector/decode"
 )
 
-// Sentinel errors, matched with errors.Is through a *DecodeError.
+// Sentinel errors, matched with errors.Is through a *DecodeError. They are
+// package decode's sentinels (one set across decode, mrt and openbmp), so
+// errors.Is(err, decode.ErrTruncated) holds for a cut BMP stream as for a
+// cut MRT file.
 var (
 	// ErrTruncated means the input ended inside a structure (a cut stream or
 	// a length field larger than the bytes present).
-	ErrTruncated = errors.New("truncated")
+	ErrTruncated = decode.ErrTruncated
 	// ErrMalformed means a field holds a value the RFC forbids.
-	ErrMalformed = errors.New("malformed")
-	// ErrVersion means an OpenBMP header other than v1.7, or a BMP version
-	// other than 3 (BMP v4 drafts included).
-	ErrVersion = errors.New("unsupported version")
+	ErrMalformed = decode.ErrMalformed
 	// ErrUnsupported means a well-formed message this package does not turn
 	// into elems (e.g. an OpenBMP collector heartbeat).
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = decode.ErrUnsupported
+	// ErrVersion means an OpenBMP header other than v1.7, or a BMP version
+	// other than 3 (BMP v4 drafts included). It wraps ErrUnsupported.
+	ErrVersion = fmt.Errorf("%w version", decode.ErrUnsupported)
 )
 
 // DecodeError is a decoding failure with the byte offset where it starts,

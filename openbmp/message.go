@@ -396,29 +396,6 @@ func DecodePeerDown(dst *PeerDown, b []byte, base int) error {
 	return nil
 }
 
-// Stat is one statistics counter or gauge from a Statistics Report
-// (RFC 7854 §4.8, RFC 8671 §5, RFC 9069 §6).
-type Stat struct {
-	// RouterIP is the monitored router (from the OpenBMP header or the
-	// Decoder's default).
-	RouterIP netip.Addr
-	// PeerIP, PeerASN, PeerType and PeerDistinguisher identify the peer.
-	PeerIP            netip.Addr
-	PeerASN           uint32
-	PeerType          decode.BMPPeerType
-	PeerDistinguisher uint64
-	// Time is the per-peer header time in microseconds.
-	Time int64
-	// Type is the statistics type (IANA "BMP Statistics Types").
-	Type uint16
-	// AFI and SAFI are set for the per-AFI/SAFI gauges (types 9, 10, 16,
-	// 17 and others of length 11).
-	AFI  uint16
-	SAFI uint8
-	// Value is the counter or gauge value.
-	Value uint64
-}
-
 // Statistics types with an AFI/SAFI prefix before a 64-bit gauge.
 const (
 	StatPerAFIAdjRIBIn      uint16 = 9
@@ -431,7 +408,7 @@ const (
 // a 4-byte count and that many type/length/value entries. Values of 4 or 8
 // bytes are counters or gauges; an 11-byte value is AFI (2), SAFI (1) and a
 // 64-bit gauge. Other lengths keep their last 8 bytes big-endian.
-func appendStats(dst []Stat, b []byte, base int, proto Stat) ([]Stat, error) {
+func appendStats(dst []decode.Stat, b []byte, base int, proto decode.Stat) ([]decode.Stat, error) {
 	const field = "Statistics Report"
 	if len(b) < 4 {
 		return dst, truncAt(base, field, 4, len(b))

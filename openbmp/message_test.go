@@ -300,7 +300,7 @@ func TestStatisticsReport(t *testing.T) {
 	if len(r.Stats) != int(n) || len(r.Elems) != 0 {
 		t.Fatalf("%d stats, %d elems", len(r.Stats), len(r.Elems))
 	}
-	want := map[uint16]Stat{
+	want := map[uint16]decode.Stat{
 		0: {Value: 100}, 6: {Value: 106}, 7: {Value: 1 << 40}, 8: {Value: 1 << 41}, 9: {AFI: 1, SAFI: 1, Value: 900},
 		10: {AFI: 2, SAFI: 1, Value: 1000}, 13: {Value: 113}, 15: {Value: 115}, 16: {AFI: 1, SAFI: 128, Value: 116},
 		17: {AFI: 2, SAFI: 128, Value: 117}, 65531: {Value: 7},
