@@ -30,7 +30,7 @@ const shutdownGrace = 30 * time.Second
 type task struct {
 	c      *Connector
 	id     int
-	src    *ingest.Source            // at-least-once mode
+	src    *ingest.Group            // at-least-once mode
 	sess   *kgo.GroupTransactSession // exactly-once mode
 	txOpen atomic.Bool               // a transaction is open (exactly-once)
 	w      *emit.Writer
@@ -71,7 +71,7 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 		t.w = emit.NewWriter(sess.Client(), t.w.Options())
 		return t, nil
 	}
-	src, err := ingest.NewSource(c.cfg.groupOptions(), id, base, c.log, hooks)
+	src, err := ingest.NewGroup(c.cfg.groupOptions(), id, base, c.log, hooks)
 	if err != nil {
 		return nil, err
 	}

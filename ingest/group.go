@@ -42,10 +42,10 @@ type Hooks struct {
 	Revoked func(map[string][]int32)
 }
 
-// Source is one consumer-group member (a task): it polls input records and
+// Group is one consumer-group member (a task): it polls input records and
 // commits, for each partition, the offset up to which every record's outputs
 // are acknowledged (see [Tracker]).
-type Source struct {
+type Group struct {
 	cl    *kgo.Client
 	trk   *Tracker
 	log   *slog.Logger
@@ -98,10 +98,10 @@ func (o *GroupOptions) consumerOpts() []kgo.Opt {
 	return append(opts, kgo.ConsumeTopics(o.Topics...))
 }
 
-// NewSource joins the consumer group of o as one task. base are the shared
+// NewGroup joins the consumer group of o as one task. base are the shared
 // client options (seed brokers, TLS, SASL).
-func NewSource(o GroupOptions, task int, base []kgo.Opt, log *slog.Logger, hooks Hooks) (*Source, error) {
-	s := &Source{trk: NewTracker(), log: log.With("task", task), hooks: hooks, last: map[string]map[int32]int64{}}
+func NewGroup(o GroupOptions, task int, base []kgo.Opt, log *slog.Logger, hooks Hooks) (*Group, error) {
+	s := &Group{trk: NewTracker(), log: log.With("task", task), hooks: hooks, last: map[string]map[int32]int64{}}
 	opts := append(append(append([]kgo.Opt(nil), base...), o.consumerOpts()...),
 		kgo.DisableAutoCommit(),
 		kgo.OnPartitionsAssigned(s.assigned),
@@ -117,12 +117,12 @@ func NewSource(o GroupOptions, task int, base []kgo.Opt, log *slog.Logger, hooks
 }
 
 // Client returns the underlying consumer client.
-func (s *Source) Client() *kgo.Client { return s.cl }
+func (s *Group) Client() *kgo.Client { return s.cl }
 
 // Tracker returns the source's offset tracker.
-func (s *Source) Tracker() *Tracker { return s.trk }
+func (s *Group) Tracker() *Tracker { return s.trk }
 
-func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+func (s *Group) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	s.trk.Assign(m)
 	s.log.Info("partitions assigned", "partitions", m)
 	if s.hooks.Assigned != nil {
@@ -133,7 +133,7 @@ func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32
 // revoked waits for the revoked partitions' records in flight, commits what
 // completed and drops their state, before the group hands them to another
 // member.
-func (s *Source) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+func (s *Group) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	offs := s.trk.Revoke(wctx, m)
@@ -159,7 +159,7 @@ func (s *Source) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int
 
 // lost drops the partitions without committing: the group session is gone,
 // so a commit would be refused or rewind another member.
-func (s *Source) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+func (s *Group) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.trk.Revoke(ctx, m)
@@ -173,7 +173,7 @@ func (s *Source) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 // Fetch errors that the client retries (e.g. a topic that does not exist
 // yet) are logged and not returned; the error is non-nil only when ctx ended
 // or the client was closed.
-func (s *Source) Poll(ctx context.Context, max int) (Batch, error) {
+func (s *Group) Poll(ctx context.Context, max int) (Batch, error) {
 	fs := s.cl.PollRecords(ctx, max)
 	if fs.IsClientClosed() {
 		return Batch{}, kgo.ErrClientClosed
@@ -205,11 +205,11 @@ func (s *Source) Poll(ctx context.Context, max int) (Batch, error) {
 
 // Begin registers a record of batch b before processing: see
 // [Tracker.Begin]. A nil result means skip the record.
-func (s *Source) Begin(b *Batch, r *kgo.Record) *Pending { return s.trk.Begin(r, b.Gen) }
+func (s *Group) Begin(b *Batch, r *kgo.Record) *Pending { return s.trk.Begin(r, b.Gen) }
 
 // Commit commits, per partition, the offset up to which every record has
 // completed, skipping partitions whose offset did not move.
-func (s *Source) Commit(ctx context.Context) error {
+func (s *Group) Commit(ctx context.Context) error {
 	// The offsets are read under the commit lock, so that a periodic commit
 	// computed before a revocation cannot land after the revocation's own
 	// commit and rewind it.
@@ -218,13 +218,13 @@ func (s *Source) Commit(ctx context.Context) error {
 	return s.commitLocked(ctx, s.trk.Committable())
 }
 
-func (s *Source) commit(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
+func (s *Group) commit(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	return s.commitLocked(ctx, offs)
 }
 
-func (s *Source) commitLocked(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
+func (s *Group) commitLocked(ctx context.Context, offs map[string]map[int32]kgo.EpochOffset) error {
 	todo := map[string]map[int32]kgo.EpochOffset{}
 	for t, ps := range offs {
 		for p, eo := range ps {
@@ -263,7 +263,7 @@ func (s *Source) commitLocked(ctx context.Context, offs map[string]map[int32]kgo
 }
 
 // Committed returns the offsets this source last committed.
-func (s *Source) Committed() map[string]map[int32]int64 {
+func (s *Group) Committed() map[string]map[int32]int64 {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	out := map[string]map[int32]int64{}
@@ -278,7 +278,7 @@ func (s *Source) Committed() map[string]map[int32]int64 {
 
 // Close stops fetching, waits (until ctx ends) for records in flight,
 // commits what completed, and leaves the group.
-func (s *Source) Close(ctx context.Context) error {
+func (s *Group) Close(ctx context.Context) error {
 	s.cl.PauseFetchTopics(s.cl.GetConsumeTopics()...)
 	for s.trk.InFlight() > 0 && ctx.Err() == nil {
 		select {
