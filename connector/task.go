@@ -30,7 +30,7 @@ const shutdownGrace = 30 * time.Second
 type task struct {
 	c      *Connector
 	id     int
-	src    *ingest.Group            // at-least-once mode
+	src    *ingest.Group             // at-least-once mode
 	sess   *kgo.GroupTransactSession // exactly-once mode
 	txOpen atomic.Bool               // a transaction is open (exactly-once)
 	w      *emit.Writer

@@ -200,3 +200,28 @@ func (b *Batch) CopyRecord(src *Batch, ri int32, elemHint, statHint int) (ri2 in
 	}
 	return ri2, to, s
 }
+
+// Truncate drops the records from index n on, with their elems, statistics
+// and the gaps placed after them (a source that rejects an input whole, to
+// dead-letter it, takes back what it appended).
+func (b *Batch) Truncate(n int) {
+	if n >= len(b.Records) {
+		return
+	}
+	b.Records = b.Records[:n]
+	e := len(b.ElemRecord)
+	for e > 0 && int(b.ElemRecord[e-1]) >= n {
+		e--
+	}
+	b.Elems, b.ElemRecord = b.Elems[:e], b.ElemRecord[:e]
+	s := len(b.StatRecord)
+	for s > 0 && int(b.StatRecord[s-1]) >= n {
+		s--
+	}
+	b.Stats, b.StatRecord = b.Stats[:s], b.StatRecord[:s]
+	g := len(b.Gaps)
+	for g > 0 && int(b.Gaps[g-1].Before) > n {
+		g--
+	}
+	b.Gaps = b.Gaps[:g]
+}

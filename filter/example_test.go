@@ -40,7 +40,7 @@ func ExampleFlags_Build() {
 	// bgpreader -c rrc00 -t updates -j 25152 -k 2a00::/12 -w 1427846400,1427846700 -n 10
 	fl := filter.Flags{
 		Collectors: []string{"rrc00"}, Types: []string{"updates"}, PeerASNs: []string{"25152"},
-		Prefixes: []string{"2a00::/12"}, Window: "1427846400,1427846700", Count: 10,
+		Prefixes: []string{"2a00::/12"}, Windows: []string{"1427846400,1427846700"}, Count: 10,
 	}
 	f, err := fl.Build(time.Now())
 	if err != nil {

@@ -359,3 +359,29 @@ func (x *expr) appendText(dst []byte, parent op) []byte {
 	}
 	return dst
 }
+
+// Apply is the filter stage of the data path: it removes from b the elems
+// that do not match, in place, and returns how many it removed. Records stay
+// (a record whose elems all fail still prints its record line in record
+// mode, as bgpreader's does), and so do BMP statistics, which are not
+// elems. A nil Matcher, or one of a filter that matches everything, keeps
+// everything without looking.
+func (m *Matcher) Apply(b *decode.Batch) int {
+	if m == nil || m.f == nil || m.f.root == nil {
+		return 0
+	}
+	j := 0
+	for i := range b.Elems {
+		if !m.Match(&b.Records[b.ElemRecord[i]], &b.Elems[i]) {
+			continue
+		}
+		if i != j {
+			b.Elems[j] = b.Elems[i]
+			b.ElemRecord[j] = b.ElemRecord[i]
+		}
+		j++
+	}
+	n := len(b.Elems) - j
+	b.Elems, b.ElemRecord = b.Elems[:j], b.ElemRecord[:j]
+	return n
+}

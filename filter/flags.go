@@ -27,9 +27,10 @@ type Flags struct {
 	Communities []string
 	// ASPaths is -A (aspath): each value is one regex and all must match.
 	ASPaths []string
-	// Window is -w "start[,end]" (time): unix seconds, RFC 3339 or a date;
-	// without an end the window is open.
-	Window string
+	// Windows are the -w "start[,end]" values (time): unix seconds, RFC
+	// 3339 or "Y-m-d [H:M[:S]]"; without an end a window is open. Several
+	// windows OR together.
+	Windows []string
 	// Interval is -I "N unit": only records of the last N units before now
 	// (s, m, h, d, w and their long names; a bare number is seconds); the
 	// window stays open at the end so that a live source keeps flowing.
@@ -140,10 +141,14 @@ func (fl *Flags) Build(now time.Time) (*Filter, error) {
 	if err := add("-A", "aspath", fl.ASPaths, false, false); err != nil {
 		return nil, err
 	}
-	if w := strings.TrimSpace(fl.Window); w != "" {
-		if err := add("-w", "time", []string{w}, false, false); err != nil {
-			return nil, err
+	var wins []string
+	for _, w := range fl.Windows {
+		if w = strings.TrimSpace(w); w != "" {
+			wins = append(wins, w)
 		}
+	}
+	if err := add("-w", "time", wins, false, false); err != nil {
+		return nil, err
 	}
 	if iv := strings.TrimSpace(fl.Interval); iv != "" {
 		d, err := parseInterval(iv)

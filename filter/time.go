@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -14,8 +15,14 @@ type window struct{ start, end int64 }
 
 const openEnd = math.MaxInt64
 
+// timeLayouts are the written forms of a time point besides unix seconds:
+// RFC 3339, and bgpreader's "Y-m-d [H:M[:S]]" in UTC (with a space or a T).
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05",
+	"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
 // parseTimePoint reads unix seconds (optionally with a fraction), RFC 3339,
-// "2006-01-02T15:04:05" (UTC) or "2006-01-02" (UTC midnight). It returns
+// "2006-01-02T15:04:05" or "2006-01-02 15:04[:05]" (UTC) or "2006-01-02"
+// (UTC midnight). It returns
 // microseconds and whether the value was given to whole seconds.
 func parseTimePoint(s string) (int64, bool, bool) {
 	if s == "" {
@@ -40,7 +47,7 @@ func parseTimePoint(s string) (int64, bool, bool) {
 		}
 		return us + f, f == 0, true
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Year() < 1970 || t.Year() > 9999 {
 				return 0, false, false
@@ -146,4 +153,26 @@ func (c *timeClause) appendText(dst []byte) []byte {
 		dst = w.appendText(dst)
 	}
 	return dst
+}
+
+// Window is a time window of bgpreader's -w: records from Start to End
+// inclusive (End is the last microsecond of the second given); a zero End
+// means the window is open (live).
+type Window struct{ Start, End time.Time }
+
+// ParseWindow reads bgpreader's -w value "start[,end]": unix seconds, RFC
+// 3339, or "Y-m-d [H:M[:S]]" in UTC; without an end the window is open.
+func ParseWindow(s string) (Window, error) {
+	w, which, ok := parseWindow(strings.TrimSpace(s))
+	if !ok {
+		return Window{}, fmt.Errorf("bad time window %q (bad %s): expected start[,end] as unix seconds (1427846400), RFC 3339 (2015-04-01T00:00:00Z) or \"2015-04-01 00:00\"", s, which)
+	}
+	if w.end < w.start {
+		return Window{}, fmt.Errorf("bad time window %q: the end is before the start", s)
+	}
+	out := Window{Start: time.UnixMicro(w.start).UTC()}
+	if w.end != openEnd {
+		out.End = time.UnixMicro(w.end).UTC()
+	}
+	return out, nil
 }

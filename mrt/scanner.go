@@ -8,7 +8,7 @@ import (
 )
 
 // Scanner reads an MRT stream into decode.Batches: records and elems, with
-// gaps in damaged input reported as corrupted records. It stacks a Reader
+// the gaps skipped in damaged input as data (decode.Batch.Gaps). It stacks a Reader
 // (framing, decompression, resynchronisation) and an Elementor (record to
 // elems), and marks the first and last record of the stream with the dump
 // positions start and end, as bgpreader does for a dump file.
@@ -45,9 +45,9 @@ func (s *Scanner) Close() error { return s.r.Close() }
 // Elementor returns the Scanner's Elementor.
 func (s *Scanner) Elementor() *Elementor { return s.el }
 
-// next returns the next raw record, turning gaps into corrupted records in
-// b. It returns nil at the end of the stream, with s.err set to a fatal
-// error if there was one.
+// next returns the next raw record, adding the gaps passed on the way to b.
+// It returns nil at the end of the stream, with s.err set to a fatal error
+// if there was one.
 func (s *Scanner) next(b *decode.Batch) *RawRecord {
 	for {
 		raw, err := s.r.Next()
@@ -56,13 +56,7 @@ func (s *Scanner) next(b *decode.Batch) *RawRecord {
 		}
 		var gap *GapError
 		if errors.As(err, &gap) {
-			b.AddRecord(&decode.Record{
-				Status:    decode.StatusCorruptedRecord,
-				Project:   s.el.Project,
-				Collector: s.el.Collector,
-				Offset:    gap.Start,
-				Err:       gap,
-			})
+			b.AddGap(gap.Start, gap.End, gap)
 			continue
 		}
 		if !errors.Is(err, io.EOF) {
@@ -77,8 +71,8 @@ func (s *Scanner) next(b *decode.Batch) *RawRecord {
 // maxElems elems or maxRecords records, or the stream ends. It returns
 // io.EOF once the stream is exhausted and b received nothing; a fatal read
 // error (such as *TruncatedError) is returned after every complete record
-// before it has been delivered. Gaps are not errors: they appear in b as
-// records with status corrupted-record whose Err is the *GapError.
+// before it has been delivered. Gaps are not errors: they appear in b.Gaps
+// (each with its *GapError), placed before the record read after them.
 func (s *Scanner) Fill(b *decode.Batch, maxElems, maxRecords int) error {
 	if s.done {
 		if s.err != nil {

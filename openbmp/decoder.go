@@ -121,6 +121,7 @@ type Decoder struct {
 	lastKey  RouterKey
 	last     *routerState
 	strings  interner
+	scratch  Result // AppendTo's
 }
 
 // NewDecoder returns a Decoder with the given options.
@@ -223,6 +224,10 @@ type Result struct {
 	PeerDown PeerDown
 	// Mirroring holds a Route Mirroring message.
 	Mirroring RouteMirroring
+
+	// n is the length of the frame's first message (header included), once
+	// known: bytes after it belong to the next message.
+	n int
 }
 
 func (r *Result) reset() {
@@ -250,6 +255,7 @@ func (r *Result) reset() {
 	r.Elems = r.Elems[:0]
 	r.Stats = r.Stats[:0]
 	r.Unsupported = r.Unsupported[:0]
+	r.n = 0
 }
 
 // Decode decodes one frame into res: an OpenBMP v1.7 binary message
@@ -291,6 +297,7 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		}
 		res.HasHeader = true
 		h := &res.Header
+		res.n = hl + h.BMPLen
 		res.Record.Time = h.CollectedAt
 		res.Record.Collector = h.AdminID
 		res.Key = KeyOf(h)
@@ -322,6 +329,7 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 			res.Key = RouterKey(t.RouterIP.As16())
 		}
 		base, bmp = hl, frame[hl:hl+t.BMPLen]
+		res.n = hl + t.BMPLen
 	}
 	if base == 0 && len(bmp) > 0 && (bmp[0] < 1 || bmp[0] > 4) {
 		return errAt(0, "frame", fmt.Errorf("%w: not an OpenBMP, OpenBMP text or BMP message (first bytes % x)", ErrMalformed, bmp[:min(len(bmp), 8)]))
@@ -332,6 +340,9 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 	}
 	res.MsgType = ch.Type
 	bmp = bmp[:ch.Length]
+	if base == 0 {
+		res.n = ch.Length
+	}
 	p := commonHeaderLen
 	if ch.Type.hasPeerHeader() {
 		ph, err := DecodePeerHeader(bmp[p:])

@@ -1,36 +1,43 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/bgpstream"
 	"github.com/bgp-connector/bgp-connector/emit/text"
 	"github.com/bgp-connector/bgp-connector/filter"
 	"github.com/bgp-connector/bgp-connector/mrt"
-	"github.com/bgp-connector/bgp-connector/openbmp"
 )
 
 const readExamples = `  # Every elem of a RouteViews RIB, as bgpreader prints them
   bgp-connector read rib.20140523.0600.bz2
 
+  # Several files, merged into one stream in record-time order (as bgpreader merges dumps)
+  bgp-connector read rrc06.updates.20150401.0000.gz route-views.jinx.updates.20150401.0000.bz2
+
+  # bgpreader's data interfaces: one file, or the dumps a CSV index lists
+  bgp-connector read -d singlefile -o upd-file=updates.20160811.1600.gz
+  bgp-connector read -d csvfile -o csv-file=dumps.csv -c rrc06 -w 2015-04-01,2015-04-01T00:15
+  bgp-connector read -d csvfile -o '?'           # a data interface's options
+
   # The same in bgpdump -m lines (diff-able against bgpdump's own output)
-  bgp-connector read --format bgpdump updates.20160811.1600.gz
+  bgp-connector read -m updates.20160811.1600.gz
 
   # JSON lines, with large/extended communities and ADD-PATH ids
   bgp-connector read --format json updates.et-header.2015.gz | jq .prefix
 
   # Record lines (bgpreader -r), e.g. to find corrupted records (status R)
-  bgp-connector read --records bview.20000111.0032.gz | grep '|R|'
+  bgp-connector read -r bview.20000111.0032.gz | grep '|R|'
 
   # From stdin, with a summary on stderr
   curl -s https://data.ris.ripe.net/rrc00/latest-update.gz | bgp-connector read -v -
@@ -41,11 +48,18 @@ const readExamples = `  # Every elem of a RouteViews RIB, as bgpreader prints th
 type readFlags struct {
 	format    string
 	records   bool
+	elems     bool
+	bgpdump   bool
+	headers   bool
 	project   string
 	collector string
 	typ       string
 	verbose   bool
 	progress  bool
+	di        string
+	diOpts    []string
+	ribPeriod int
+	live      bool
 }
 
 // readFilter holds the values of bgpreader's filter flags.
@@ -54,49 +68,69 @@ var readFilter *filter.Flags
 var readOpts readFlags
 
 var readCmd = &cobra.Command{
-	Use:   "read FILE... | -",
-	Short: "Print the elems of MRT files (or BMP streams) like bgpreader or bgpdump",
+	Use:   "read [FILE... | -]",
+	Short: "Print the elems of MRT files, BMP streams or bgpreader's data interfaces, like bgpreader or bgpdump",
 	Long: `read decodes MRT archives (TABLE_DUMP, TABLE_DUMP_V2 incl. ADD-PATH, BGP4MP,
-BGP4MP_ET, the 1999-2000 BGP type and BGP4MP_ENTRY), gzip, bzip2, xz, zstd or
-uncompressed, and prints one line per elem on stdout.
+BGP4MP_ET, the 1999-2000 BGP type and BGP4MP_ENTRY), BMP and OpenBMP streams,
+gzip, bzip2, xz, zstd or uncompressed (detected by magic bytes for every input
+type), and prints one line per elem on stdout. Several inputs are merged into
+one stream ordered by record time, exactly as bgpreader merges its dumps; each
+input is decoded on its own goroutine.
 
-Formats (--format):
+Inputs: FILE arguments ("-" is stdin), or bgpreader's data interfaces with -d
+and -o: singlefile (-o rib-file=F, -o upd-file=F, -o rib-type=mrt|bmp,
+-o upd-type=mrt|bmp), csvfile (-o csv-file=F: libbgpstream's 7-column CSV
+path,project,type,collector,filetime,timespan,timestamp). "-o ?" lists the
+options of the data interface chosen with -d. Records of FILE arguments and
+singlefile are labelled project and collector "singlefile" unless --project
+and --collector say otherwise; csvfile rows carry their own labels.
+
+Formats (--format, or bgpreader's -e, -m, -r):
   bgpreader  bgpreader's 16 columns: rec-type|elem-type|time|project|collector|
              router|router-ip|peer-asn|peer-ip|prefix|next-hop|as-path|
              origin-as|communities|old-state|new-state, with R|B and R|E lines
-             where a RIB dump begins and ends (the default)
-  bgpdump    exactly what 'bgpdump -m' prints
+             where a RIB dump begins and ends (the default; -e)
+  bgpdump    exactly what 'bgpdump -m' prints (-m)
   json       one object per elem with every field: large and extended
              communities, ADD-PATH path id, originator, cluster list, OTC,
              unknown attributes, RFC 7606 errors, BMP context
+  -r prints one line per record instead (bgpreader -r), -i the format first.
 
-Damaged input: a corrupted record is a warning (stderr) and reading goes on
-from the next plausible record; the exit status is 0. A file that cannot be
-opened, or that ends inside a record, prints everything before the damage and
-makes the exit status 1.`,
+Selection: -p project, -c collector, -t ribs|updates select dumps (csvfile) and
+records; -w start[,end] (repeatable: windows OR together; unix seconds or
+'Y-m-d [H:M[:S]]' UTC) reads records in the window and stops reading a dump at
+the first record past its end; -P N keeps at most one RIB per collector every
+N seconds; -f and the other filter flags select elems.
+
+Damaged input: a corrupted record or a damaged region is a warning (stderr;
+at most 10 per input, then a count) and reading goes on from the next
+plausible record. Exit status: 0 when every input was read (warnings
+allowed); 1 when an input could not be opened, ended inside a record, held
+no record at all, or was mostly skipped as damaged; 2 for bad flags, a bad
+filter or a bad data interface option.`,
 	Example: readExamples,
-	Args: func(cmd *cobra.Command, args []string) error {
-		if len(args) == 0 {
-			return usageError{errors.New("read needs at least one FILE (or - for stdin)")}
-		}
-		return nil
-	},
-	RunE: runRead,
+	RunE:    runRead,
 }
 
 func init() {
 	fs := readCmd.Flags()
 	fs.StringVar(&readOpts.format, "format", "bgpreader", "output format: bgpreader, bgpdump or json")
-	fs.BoolVar(&readOpts.records, "records", false, "print one line per record (bgpreader -r) instead of one per elem")
-	fs.StringVar(&readOpts.project, "project", "singlefile", "project label of the records")
-	fs.StringVar(&readOpts.collector, "collector", "singlefile", "collector label of the records")
-	fs.StringVar(&readOpts.typ, "type", "auto", "input type: mrt, bmp, openbmp or auto (by magic bytes)")
-	fs.BoolVarP(&readOpts.verbose, "verbose", "v", false, "print a summary on stderr: records, elems, corrupted records, gaps, speed")
+	fs.BoolVarP(&readOpts.records, "records", "r", false, "print one line per record (bgpreader -r) instead of one per elem")
+	fs.BoolVarP(&readOpts.elems, "output-elems", "e", false, "print one line per elem (the default; bgpreader -e)")
+	fs.BoolVarP(&readOpts.bgpdump, "output-bgpdump", "m", false, "print bgpdump -m lines (same as --format bgpdump; bgpreader -m)")
+	fs.BoolVarP(&readOpts.headers, "output-headers", "i", false, "print the format of the lines before the output (bgpreader -i)")
+	fs.StringVar(&readOpts.project, "project", "", `project label of the records of FILE arguments and singlefile (default "singlefile")`)
+	fs.StringVar(&readOpts.collector, "collector", "", `collector label of the records of FILE arguments and singlefile (default "singlefile")`)
+	fs.StringVar(&readOpts.typ, "type", "auto", "input type of FILE arguments: mrt, bmp, openbmp or auto (by magic bytes)")
+	fs.StringVarP(&readOpts.di, "data-interface", "d", "", "data interface: singlefile, csvfile or files (the default with FILE arguments); see -o '?'")
+	fs.StringArrayVarP(&readOpts.diOpts, "data-interface-option", "o", nil, "data interface option key=value (repeatable); '?' lists the options of -d")
+	fs.IntVarP(&readOpts.ribPeriod, "rib-period", "P", 0, "read at most one RIB dump per collector every N seconds (0 = all)")
+	fs.BoolVarP(&readOpts.live, "live", "l", false, "live mode: follow new data after what exists, until interrupted")
+	fs.BoolVarP(&readOpts.verbose, "verbose", "v", false, "print a summary on stderr: records, elems, corrupted records, gaps, speed (bgpreader's -v is --version here)")
 	fs.BoolVar(&readOpts.progress, "progress", false, "print progress on stderr every second (default when stderr is a terminal)")
 	// bgpreader's filter flags. The read command's own --project,
 	// --collector (labels) and --type (input type) take precedence over the
-	// filter flags of the same names; their filters remain available with
-	// -f ("project ris", "collector rrc00", "type ribs").
+	// filter flags of the same long names; -p, -c and -t are bgpreader's.
 	ff := pflag.NewFlagSet("filter", pflag.ContinueOnError)
 	readFilter = addFilterFlags(ff)
 	ff.VisitAll(func(f *pflag.Flag) {
@@ -112,7 +146,14 @@ func init() {
 }
 
 func runRead(cmd *cobra.Command, args []string) error {
-	f, err := text.ParseFormat(readOpts.format)
+	format := readOpts.format
+	if readOpts.bgpdump {
+		if cmd.Flags().Changed("format") && format != "bgpdump" {
+			return usageError{fmt.Errorf("-m (bgpdump lines) and --format %s contradict each other", format)}
+		}
+		format = "bgpdump"
+	}
+	f, err := text.ParseFormat(format)
 	if err != nil {
 		return usageError{err}
 	}
@@ -121,26 +162,30 @@ func runRead(cmd *cobra.Command, args []string) error {
 	default:
 		return usageError{fmt.Errorf("--type %q: want mrt, bmp, openbmp or auto", readOpts.typ)}
 	}
+	for _, o := range readOpts.diOpts {
+		if strings.TrimSpace(o) == "?" {
+			return listDIOptions(cmd.ErrOrStderr(), readOpts.di)
+		}
+	}
+	streamOpts, err := readStreamOptions(args)
+	if err != nil {
+		return usageError{err}
+	}
 	cfg := readConfig{
 		Options:   text.Options{Format: f, Records: readOpts.records, Limit: int64(readFilter.Count)},
 		Project:   readOpts.project,
 		Collector: readOpts.collector,
 		Type:      readOpts.typ,
+		Stream:    streamOpts,
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		return usageError{err}
 	}
-	flt, err := readFilter.Build(time.Now())
-	if err != nil {
-		return usageError{err}
-	}
-	if flt != nil && flt.String() != "" {
-		m := flt.NewMatcher() // used by the Writer's one goroutine only
-		cfg.Keep = m.Match
-		cfg.Prefilter = flt
-	}
 	if readOpts.progress || isTerminal(os.Stderr) {
 		cfg.Progress = os.Stderr
+	}
+	if readOpts.headers {
+		printHeaders(cmd.OutOrStdout(), cfg.Options)
 	}
 	start := time.Now()
 	sum, err := readInputs(cmd.Context(), &cfg, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -150,15 +195,115 @@ func runRead(cmd *cobra.Command, args []string) error {
 	return err
 }
 
+// readStreamOptions turns the data interface and selection flags into
+// stream options.
+func readStreamOptions(args []string) ([]bgpstream.Option, error) {
+	var opts []bgpstream.Option
+	if readOpts.di != "" {
+		if _, ok := bgpstream.LookupDataInterface(readOpts.di); !ok {
+			return nil, fmt.Errorf("-d %q: unknown data interface (have %s)", readOpts.di, diNames())
+		}
+		opts = append(opts, bgpstream.DataInterface(readOpts.di))
+	}
+	for _, o := range readOpts.diOpts {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("-o %q: want key=value (-o '?' lists the options)", o)
+		}
+		di := readOpts.di
+		if di == "" {
+			di = "files"
+		}
+		opts = append(opts, bgpstream.DataInterfaceOption(di, strings.TrimSpace(k), v))
+	}
+	if len(args) == 0 && readOpts.di == "" {
+		return nil, errors.New("read needs FILE arguments (or - for stdin), or a data interface: -d singlefile -o upd-file=FILE, -d csvfile -o csv-file=FILE")
+	}
+	// -p, -c, -t and -w select dumps as well as records: they go to the
+	// stream as such; the other filter flags make its filter.
+	fl := *readFilter
+	opts = append(opts, bgpstream.Projects(fl.Projects...), bgpstream.Collectors(fl.Collectors...), bgpstream.RecordTypes(fl.Types...))
+	for _, w := range fl.Windows {
+		win, err := filter.ParseWindow(w)
+		if err != nil {
+			return nil, &filter.FlagError{Flag: "-w", Value: w, Msg: err.Error()}
+		}
+		opts = append(opts, bgpstream.Interval(win.Start, win.End))
+	}
+	fl.Projects, fl.Collectors, fl.Types, fl.Windows = nil, nil, nil, nil
+	flt, err := fl.Build(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if s := flt.String(); s != "" {
+		opts = append(opts, bgpstream.Filter(s))
+	}
+	if readOpts.ribPeriod < 0 {
+		return nil, fmt.Errorf("-P %d: the RIB period is a number of seconds", readOpts.ribPeriod)
+	}
+	opts = append(opts, bgpstream.RIBPeriod(time.Duration(readOpts.ribPeriod)*time.Second))
+	if readOpts.live {
+		opts = append(opts, bgpstream.Live())
+	}
+	return opts, nil
+}
+
+func diNames() string {
+	var n []string
+	for _, d := range bgpstream.DataInterfaces() {
+		n = append(n, d.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// listDIOptions prints a data interface's options (bgpreader -o '?').
+func listDIOptions(w io.Writer, di string) error {
+	if di == "" {
+		fmt.Fprintln(w, "Data interfaces (-d):")
+		for _, d := range bgpstream.DataInterfaces() {
+			fmt.Fprintf(w, "   %-15s%s\n", d.Name, d.Description)
+		}
+		fmt.Fprintln(w, "\nChoose one with -d NAME; then -o '?' lists its options.")
+		return nil
+	}
+	info, ok := bgpstream.LookupDataInterface(di)
+	if !ok {
+		return usageError{fmt.Errorf("-d %q: unknown data interface (have %s)", di, diNames())}
+	}
+	fmt.Fprintf(w, "Data interface options for '%s':\n", info.Name)
+	for _, o := range info.Options {
+		rep := ""
+		if o.Repeatable {
+			rep = " (repeatable)"
+		}
+		fmt.Fprintf(w, "   %-15s%s%s\n", o.Name, o.Description, rep)
+	}
+	return nil
+}
+
+// printHeaders prints bgpreader -i's format description.
+func printHeaders(w io.Writer, o text.Options) {
+	if o.Format != text.FormatBGPReader {
+		return
+	}
+	if o.Records {
+		fmt.Fprint(w, "# Record format:\n# <type>|<dump-pos>|<rec-ts-sec>.<rec-ts-usec>|<project>|<collector>|<router>|<router-ip>|<status>|<dump-time>\n#\n"+
+			"# <type>: R RIB, U Update\n# <dump-pos>:  B begin, M middle, E end\n# <status>:    V valid, E empty, F filtered, O outside interval,\n#              R corrupted record, S corrupted source\n#\n")
+		return
+	}
+	fmt.Fprint(w, "# Elem format:\n# <rec-type>|<elem-type>|<rec-ts-sec>.<rec-ts-usec>|<project>|<collector>|<router>|<router-ip>|<peer-ASN>|<peer-IP>|<prefix>|<next-hop-IP>|<AS-path>|<origin-AS>|<communities>|<old-state>|<new-state>\n#\n"+
+		"# <rec-type>: R RIB, U Update\n# <elem-type>: R RIB, A announcement, W withdrawal, S state message\n#\n")
+}
+
 // readConfig is everything the read pipeline needs.
 type readConfig struct {
 	text.Options
-	// Project and Collector label the records.
+	// Project and Collector label the records of FILE arguments.
 	Project, Collector string
-	// Type is mrt, bmp, openbmp or auto.
+	// Type is mrt, bmp, openbmp or auto (FILE arguments).
 	Type string
-	// Prefilter lets the decoder skip elems the filter would drop.
-	Prefilter mrt.Prefilter
+	// Stream are the data interface, selection and filter options.
+	Stream []bgpstream.Option
 	// Progress, when set, receives a progress line every second.
 	Progress io.Writer
 	// ReaderOpts are extra options for the MRT reader (tests use small
@@ -166,13 +311,6 @@ type readConfig struct {
 	ReaderOpts []mrt.ReaderOpt
 	// Now, when set, replaces the clock that dates dumps (tests).
 	Now func() time.Time
-}
-
-func (c *readConfig) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
 }
 
 // readSummary counts what a read saw.
@@ -183,295 +321,122 @@ type readSummary struct {
 	Gaps, BytesSkipped     int64
 	LengthRepairs          int64 // MRT records whose short declared length was repaired
 	Bytes, CompressedBytes int64
+	Compressed             bool
 	FailedFiles            int
 }
 
 func (s *readSummary) print(w io.Writer, d time.Duration) {
 	rate := float64(s.Elems) / max(d.Seconds(), 1e-9)
-	fmt.Fprintf(w, "read: %d files, %d records (%d corrupted, %d unsupported), %d elems, %d lines printed\n",
+	fmt.Fprintf(w, "read: %d inputs, %d records (%d corrupted, %d unsupported), %d elems, %d lines printed\n",
 		s.Files, s.Records, s.Corrupted, s.Unsupported, s.Elems, s.Lines)
-	fmt.Fprintf(w, "read: %d gaps, %d bytes skipped, %d short record lengths repaired, %d bytes decoded (%d compressed), %.2fs, %.0f elems/s\n",
-		s.Gaps, s.BytesSkipped, s.LengthRepairs, s.Bytes, s.CompressedBytes, d.Seconds(), rate)
+	comp := "uncompressed"
+	if s.Compressed {
+		comp = fmt.Sprintf("%d compressed", s.CompressedBytes)
+	}
+	fmt.Fprintf(w, "read: %d gaps, %d bytes skipped, %d short record lengths repaired, %d bytes decoded (%s), %.2fs, %.0f elems/s\n",
+		s.Gaps, s.BytesSkipped, s.LengthRepairs, s.Bytes, comp, d.Seconds(), rate)
 }
 
-// Batch thresholds: a batch is handed to the writer when it holds this many
-// records or elems (whichever first), keeping memory small and both cores
-// busy.
-const (
-	batchRecords = 512
-	batchElems   = 2048
-	maxWarnings  = 10 // per file; the rest are counted
-)
+// maxWarnings is how many warnings are printed per input; the rest are
+// counted.
+const maxWarnings = 10
 
-// readInputs prints the elems of every input (a file name or "-" for stdin)
-// to out, warnings to errOut, and returns the summary and an error naming
-// each input that could not be read completely.
+// warner prints damage warnings, at most maxWarnings per input.
+type warner struct {
+	mu    sync.Mutex
+	w     io.Writer
+	count map[string]int
+	order []string
+}
+
+func (wr *warner) damage(d *bgpstream.Damage) {
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
+	n := wr.count[d.Source]
+	if n == 0 {
+		wr.order = append(wr.order, d.Source)
+	}
+	wr.count[d.Source] = n + 1
+	if n < maxWarnings {
+		fmt.Fprintf(wr.w, "warning: %v\n", d)
+	}
+}
+
+func (wr *warner) finish() {
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
+	for _, src := range wr.order {
+		if n := wr.count[src]; n > maxWarnings {
+			fmt.Fprintf(wr.w, "warning: %s: %d more warnings not shown\n", src, n-maxWarnings)
+		}
+	}
+}
+
+// readInputs prints the stream of the inputs (file names, "-" for stdin,
+// and the data interface of cfg.Stream) to out, warnings to errOut, and
+// returns the summary and an error when an input could not be read
+// completely or the output failed.
 func readInputs(ctx context.Context, cfg *readConfig, names []string, stdin io.Reader, out, errOut io.Writer) (readSummary, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	var sum readSummary
+	wr := &warner{w: errOut, count: map[string]int{}}
+	var failMu sync.Mutex
+	failed := 0
+	opts := []bgpstream.Option{
+		bgpstream.Labels(cfg.Project, cfg.Collector),
+		bgpstream.InputFormat(cfg.Type),
+		bgpstream.OnDamage(wr.damage),
+		bgpstream.OnResourceError(func(err error) {
+			failMu.Lock()
+			failed++
+			failMu.Unlock()
+			fmt.Fprintf(errOut, "bgp-connector: %v\n", err)
+		}),
+		bgpstream.Warnings(func(msg string) { fmt.Fprintf(errOut, "warning: %s\n", msg) }),
+		bgpstream.ReaderOptions(cfg.ReaderOpts...),
+	}
+	if len(names) > 0 {
+		opts = append(opts, bgpstream.Files(names...))
+	}
+	if stdin != nil {
+		opts = append(opts, bgpstream.Stdin(stdin))
+	}
+	if cfg.Now != nil {
+		opts = append(opts, bgpstream.Clock(cfg.Now))
+	}
+	opts = append(opts, cfg.Stream...)
+	s, err := bgpstream.New(opts...)
+	if err != nil {
+		return sum, usageError{err}
+	}
+	defer s.Close()
 	w := text.NewWriter(out, cfg.Options)
 	var prog *progress
 	if cfg.Progress != nil {
-		prog = startProgress(cfg.Progress)
+		prog = startProgress(cfg.Progress, s)
 	}
-	var errs []error
-	for _, name := range names {
-		if (ctx != nil && ctx.Err() != nil) || errors.Is(w.Err(), text.ErrLimit) {
-			break
-		}
-		sum.Files++
-		err := readInput(ctx, cfg, name, stdin, w, errOut, &sum, prog)
-		if errors.Is(err, text.ErrLimit) {
-			break
-		}
-		if werr := w.Err(); werr != nil && !errors.Is(werr, text.ErrLimit) {
-			break // writing failed: Close reports it once
-		}
-		if err != nil {
-			sum.FailedFiles++
-			fmt.Fprintf(errOut, "bgp-connector: %v\n", err)
-			errs = append(errs, err)
-		}
-	}
-	st, werr := w.Close()
+	err = s.Run(ctx, w)
 	if prog != nil {
 		prog.stop()
 	}
-	sum.Lines = st.Lines
-	if werr != nil {
-		return sum, fmt.Errorf("writing output: %w", werr)
+	wr.finish()
+	st := s.Stats()
+	sum = readSummary{Files: int(st.Resources), Records: st.Records, Elems: st.Elems, Lines: w.Stats().Lines,
+		Corrupted: st.Corrupted, Unsupported: st.Unsupported, Gaps: st.Gaps, BytesSkipped: st.BytesSkipped,
+		LengthRepairs: st.LengthRepairs, Bytes: st.Bytes, CompressedBytes: st.CompressedBytes, Compressed: st.Compressed,
+		FailedFiles: failed}
+	if err != nil && !errors.Is(err, text.ErrLimit) {
+		if errors.Is(err, context.Canceled) {
+			return sum, err
+		}
+		return sum, fmt.Errorf("writing output: %w", err)
 	}
-	if len(errs) > 0 {
-		return sum, fmt.Errorf("%d of %d inputs could not be read completely", len(errs), sum.Files)
+	if failed > 0 {
+		return sum, fmt.Errorf("%d of %d inputs could not be read completely", failed, sum.Files)
 	}
 	return sum, nil
-}
-
-// readInput reads one input through w.
-func readInput(ctx context.Context, cfg *readConfig, name string, stdin io.Reader, w *text.Writer, errOut io.Writer, sum *readSummary, prog *progress) error {
-	var r io.Reader
-	// bgpreader's singlefile interface dates the dump of a file by when it
-	// queued the file for reading (the dump-time column of record lines).
-	dumpTime := cfg.now().Unix()
-	if name == "-" {
-		r = stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	typ := cfg.Type
-	if typ == "auto" {
-		typ = detectType(br)
-	}
-	if typ == "bmp" || typ == "openbmp" {
-		return readBMP(ctx, cfg, name, br, typ, dumpTime, w, errOut, sum, prog)
-	}
-	el := mrt.NewElementor()
-	el.Project, el.Collector = cfg.Project, cfg.Collector
-	if cfg.Prefilter != nil {
-		el.Prefilter = cfg.Prefilter
-	}
-	sc, err := mrt.NewScanner(br, el, append([]mrt.ReaderOpt{mrt.WithName(name)}, cfg.ReaderOpts...)...)
-	if err != nil {
-		return err
-	}
-	defer sc.Reader().Close()
-
-	warnings := 0
-	warn := func(format string, args ...any) {
-		warnings++
-		if warnings <= maxWarnings {
-			fmt.Fprintf(errOut, "warning: "+format+"\n", args...)
-		}
-	}
-	startPending := false // the dump started with a PEER_INDEX_TABLE
-	records := 0          // records found (not gaps)
-	var ferr error
-	for {
-		if ctx != nil && ctx.Err() != nil {
-			ferr = ctx.Err()
-			break
-		}
-		b := w.Batch()
-		err := sc.Fill(b, batchElems, batchRecords)
-		for i := range b.Records {
-			rec := &b.Records[i]
-			rec.DumpTime = dumpTime
-			// bgpreader's dump starts at the first RIB record: a
-			// PEER_INDEX_TABLE is internal to the dump and not printed.
-			if rec.Format == decode.FormatTableDumpV2 && rec.MRTSubtype == 1 {
-				if rec.DumpPos == decode.DumpStart {
-					rec.DumpPos, startPending = decode.DumpMiddle, true
-				}
-			} else if startPending {
-				if rec.DumpPos == decode.DumpMiddle {
-					rec.DumpPos = decode.DumpStart
-				}
-				startPending = false
-			}
-			var gap *mrt.GapError
-			if rec.Status != decode.StatusCorruptedRecord || !errors.As(rec.Err, &gap) {
-				records++
-			}
-			switch rec.Status {
-			case decode.StatusCorruptedRecord:
-				if gap != nil {
-					warn("%v", rec.Err)
-				} else {
-					sum.Corrupted++
-					warn("%s: corrupted record: %v", name, rec.Err)
-				}
-			case decode.StatusUnsupported:
-				sum.Unsupported++
-			}
-		}
-		if serr := send(w, b, sum, prog); serr != nil {
-			return serr
-		}
-		if err != nil {
-			if err != io.EOF {
-				ferr = err
-			}
-			break
-		}
-	}
-	st := sc.Reader().Stats()
-	sum.Gaps += st.Gaps
-	sum.BytesSkipped += st.BytesSkipped
-	sum.LengthRepairs += st.LengthRepairs
-	sum.Bytes += st.Bytes
-	sum.CompressedBytes += st.CompressedBytes
-	if warnings > maxWarnings {
-		fmt.Fprintf(errOut, "warning: %s: %d more warnings not shown\n", name, warnings-maxWarnings)
-	}
-	if ferr == nil && records == 0 && st.BytesSkipped > 0 {
-		ferr = fmt.Errorf("%s: no MRT record found (%d bytes skipped): not an MRT file?", name, st.BytesSkipped)
-	}
-	return ferr
-}
-
-// readBMP reads a raw BMP stream or a sequence of OpenBMP messages through
-// w. BMP has no dumps: every record is an update record.
-func readBMP(ctx context.Context, cfg *readConfig, name string, r io.Reader, typ string, dumpTime int64, w *text.Writer, errOut io.Writer, sum *readSummary, prog *progress) error {
-	kind := openbmp.KindUnknown // detect (also length-prefixed and text headers)
-	if cfg.Type == "bmp" {
-		kind = openbmp.KindBMP
-	} else if cfg.Type == "openbmp" {
-		kind = openbmp.KindOpenBMP
-	}
-	sr := openbmp.NewStreamReader(r, kind)
-	dec := openbmp.NewDecoder(openbmp.WithProject(cfg.Project), openbmp.WithCollector(cfg.Collector))
-	var res openbmp.Result
-	var lastErr error
-	frames := 0
-	warnings := 0
-	b := w.Batch()
-	var ferr error
-	for {
-		if ctx != nil && ctx.Err() != nil {
-			ferr = ctx.Err()
-			break
-		}
-		frame, err := sr.Next()
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			// A damaged frame in the middle of the stream is a warning: the
-			// next call resynchronises on the next valid frame. A cut at the
-			// end, an I/O error, or a stream that is not BMP at all (the
-			// same error again, or a version error before any frame) is
-			// fatal.
-			fatal := err == lastErr || errors.Is(err, openbmp.ErrTruncated) ||
-				(frames == 0 && errors.Is(err, openbmp.ErrVersion))
-			if fatal {
-				ferr = fmt.Errorf("%s: %w", name, err)
-				break
-			}
-			lastErr = err
-			sum.Gaps++
-			if warnings++; warnings <= maxWarnings {
-				fmt.Fprintf(errOut, "warning: %s: %v; skipping to the next valid message\n", name, err)
-			}
-			continue
-		}
-		frames++
-		if derr := dec.Decode(frame, &res); derr != nil {
-			if res.Record.Status == decode.StatusCorruptedRecord {
-				sum.Corrupted++
-				if warnings++; warnings <= maxWarnings {
-					fmt.Fprintf(errOut, "warning: %s: message at offset %d: %v\n", name, sr.Offset(), derr)
-				}
-			} else {
-				sum.Unsupported++
-			}
-		}
-		res.Record.Offset = sr.Offset()
-		res.Record.DumpTime = dumpTime
-		ri := b.AddRecord(&res.Record)
-		var src, own *decode.Attrs // elems of one UPDATE share their Attrs
-		for i := range res.Elems {
-			e := res.Elems[i]
-			if e.Attrs != nil {
-				if e.Attrs != src {
-					src, own = e.Attrs, b.NewAttrs()
-					own.CopyFrom(src)
-					b.Own(own)
-				}
-				e.Attrs = own
-			}
-			b.AddElem(ri, &e)
-		}
-		if len(b.Records) >= batchRecords || len(b.Elems) >= batchElems {
-			if err := send(w, b, sum, prog); err != nil {
-				return err
-			}
-			b = w.Batch()
-		}
-	}
-	sum.BytesSkipped += sr.Skipped()
-	if warnings > maxWarnings {
-		fmt.Fprintf(errOut, "warning: %s: %d more warnings not shown\n", name, warnings-maxWarnings)
-	}
-	if err := send(w, b, sum, prog); err != nil {
-		return err
-	}
-	return ferr
-}
-
-// send counts b and hands it to w.
-func send(w *text.Writer, b *decode.Batch, sum *readSummary, prog *progress) error {
-	sum.Records += int64(len(b.Records))
-	sum.Elems += int64(len(b.Elems))
-	if prog != nil {
-		prog.records.Store(sum.Records)
-		prog.elems.Store(sum.Elems)
-	}
-	return w.Write(b)
-}
-
-// detectType guesses the input type from its first bytes: compressed data
-// and anything not BMP is MRT (the MRT reader detects the compression).
-func detectType(br *bufio.Reader) string {
-	p, _ := br.Peek(8)
-	switch {
-	case len(p) >= 2 && p[0] == 0x1f && p[1] == 0x8b, // gzip
-		len(p) >= 3 && string(p[:3]) == "BZh",              // bzip2
-		len(p) >= 4 && string(p[:4]) == "\x28\xb5\x2f\xfd", // zstd
-		len(p) >= 6 && string(p[:6]) == "\xfd7zXZ\x00":     // xz
-		return "mrt"
-	}
-	switch openbmp.Detect(p) {
-	case openbmp.KindOpenBMP, openbmp.KindOpenBMPText:
-		return "openbmp"
-	case openbmp.KindBMP, openbmp.KindLengthPrefixed:
-		return "bmp"
-	}
-	return "mrt"
 }
 
 func isTerminal(f *os.File) bool {
@@ -479,14 +444,13 @@ func isTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progress prints counters to a terminal every second.
+// progress prints the stream's counters to a terminal every second.
 type progress struct {
-	records, elems atomic.Int64
-	done           chan struct{}
-	finished       chan struct{}
+	done     chan struct{}
+	finished chan struct{}
 }
 
-func startProgress(w io.Writer) *progress {
+func startProgress(w io.Writer, s *bgpstream.Stream) *progress {
 	p := &progress{done: make(chan struct{}), finished: make(chan struct{})}
 	go func() {
 		defer close(p.finished)
@@ -499,8 +463,9 @@ func startProgress(w io.Writer) *progress {
 				fmt.Fprint(w, "\r\033[K")
 				return
 			case now := <-t.C:
-				e := p.elems.Load()
-				fmt.Fprintf(w, "\r\033[K%d records, %d elems, %.0f elems/s", p.records.Load(), e, float64(e)/now.Sub(start).Seconds())
+				st := s.Stats()
+				fmt.Fprintf(w, "\r\033[K%d inputs, %d records, %d elems, %.0f elems/s", st.Resources, st.Records, st.Elems,
+					float64(st.Elems)/now.Sub(start).Seconds())
 			}
 		}
 	}()

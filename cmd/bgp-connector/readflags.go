@@ -34,7 +34,7 @@ func addFilterFlags(fs *pflag.FlagSet) *filter.Flags {
 		`only elems carrying this community asn:value, either half may be * (e.g. "*:666"); repeatable`)
 	fs.StringArrayVarP(&fl.ASPaths, "aspath", "A", nil,
 		`only elems whose AS path matches this Cisco-style regex ('_' = boundary, leading '!' negates), e.g. "_3356_"; repeatable, all must match`)
-	fs.StringVarP(&fl.Window, "time-window", "w", "",
+	fs.StringArrayVarP(&fl.Windows, "time-window", "w", nil,
 		"only records in the window start[,end] (unix seconds, RFC 3339 or a date; end inclusive; no end = open)")
 	fs.StringVarP(&fl.Interval, "interval", "I", "",
 		`only records of the last "N unit" before now (e.g. "30 m", "1 h", "2 days")`)

@@ -1,10 +1,9 @@
 package text
 
 import (
+	"context"
 	"errors"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 )
@@ -22,150 +21,106 @@ type Stats struct {
 	Bytes int64
 }
 
-// Writer formats batches on its own goroutine and writes them, in the order
-// received, to an io.Writer. The producer (a decoder) takes an empty batch
-// with Batch, fills it and hands it over with Write; the batch comes back to
-// the pool once printed, so memory stays bounded by the pool: a few batches
-// and one output buffer.
+// Writer is the text sink of the data path (it implements emit.Sink): it
+// formats each batch into an output buffer, in the order received, and
+// writes the buffer to an io.Writer whenever it grows past 256 KiB, so
+// memory stays one buffer whatever the input. Write is synchronous: when
+// it returns the batch may be reused (the caller decodes on another
+// goroutine to keep both cores busy). A Writer is not safe for concurrent
+// use.
 //
-// Batch and Write must be called from one goroutine; Close once at the end.
+// Gaps in the input (decode.Batch.Gaps) print nothing: they are data for
+// the caller to report (the read command warns on stderr), not records.
 type Writer struct {
-	w    io.Writer
-	f    *Formatter
-	in   chan *decode.Batch
-	free chan *decode.Batch
-	done chan struct{}
-
-	stopped atomic.Bool // limit reached or write failed
-	mu      sync.Mutex
-	err     error
-	stats   Stats
-	buf     []byte
+	w     io.Writer
+	f     *Formatter
+	err   error
+	stats Stats
+	buf   []byte
 }
 
-// Writer sizing: batches in flight and output flush threshold.
-const (
-	writerBatches = 3
-	flushAt       = 256 << 10
-)
+// flushAt is the output buffer's flush threshold.
+const flushAt = 256 << 10
 
-// NewWriter starts a Writer printing to w. o must be valid (see
+// NewWriter returns a Writer printing to w. o must be valid (see
 // Options.Validate).
 func NewWriter(w io.Writer, o Options) *Writer {
-	wr := &Writer{
-		w:    w,
-		f:    NewFormatter(o),
-		in:   make(chan *decode.Batch, writerBatches),
-		free: make(chan *decode.Batch, writerBatches),
-		done: make(chan struct{}),
-		buf:  make([]byte, 0, flushAt+64<<10),
-	}
-	for i := 0; i < writerBatches; i++ {
-		wr.free <- new(decode.Batch)
-	}
-	go wr.run()
-	return wr
+	return &Writer{w: w, f: NewFormatter(o), buf: make([]byte, 0, flushAt+64<<10)}
 }
 
-// Batch returns an empty batch to fill, waiting for one to be printed if
-// all are in use.
-func (w *Writer) Batch() *decode.Batch {
-	b := <-w.free
-	b.Reset()
-	return b
-}
-
-// Write hands b over for printing. It returns ErrLimit once the limit is
-// reached and the write error once writing failed; b is taken in any case.
-func (w *Writer) Write(b *decode.Batch) error {
-	if w.stopped.Load() {
-		w.free <- b
-		return w.Err()
+// Write formats b's records and elems. It returns ErrLimit once the limit
+// is reached (the rest of b is not printed) and the write error once
+// writing failed. It calls b.Finish(nil) once b is formatted: text output
+// has nothing to acknowledge.
+func (w *Writer) Write(_ context.Context, b *decode.Batch) error {
+	defer b.Finish(nil)
+	if w.err != nil {
+		return w.err
 	}
-	w.in <- b
-	return nil
-}
-
-// Err returns ErrLimit, a write error, or nil.
-func (w *Writer) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-// Close waits for every batch handed over to be printed, flushes, and
-// returns the counts and the first write error (ErrLimit is not an error
-// here).
-func (w *Writer) Close() (Stats, error) {
-	close(w.in)
-	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	err := w.err
-	if errors.Is(err, ErrLimit) {
-		err = nil
-	}
-	return w.stats, err
-}
-
-func (w *Writer) run() {
-	defer close(w.done)
-	for b := range w.in {
-		if !w.stopped.Load() {
-			w.format(b)
-		}
-		w.free <- b
-	}
-	if !w.stopped.Load() || errors.Is(w.Err(), ErrLimit) {
-		w.flush()
-	}
-}
-
-// format prints one batch, flushing the buffer when it grows large.
-func (w *Writer) format(b *decode.Batch) {
 	var lines int64
 	j := 0
 	for ri := range b.Records {
+		rec := &b.Records[ri]
 		start := j
 		for j < len(b.Elems) && int(b.ElemRecord[j]) == ri {
 			j++
 		}
 		var n int
-		w.buf, n = w.f.AppendRecord(w.buf, &b.Records[ri], b.Elems[start:j])
+		w.buf, n = w.f.AppendRecord(w.buf, rec, b.Elems[start:j])
 		lines += int64(n)
-		if len(w.buf) >= flushAt {
-			if !w.flush() {
-				return
-			}
+		if len(w.buf) >= flushAt && !w.flush() {
+			break
 		}
 		if w.f.Done() {
 			break
 		}
 	}
-	w.mu.Lock()
 	w.stats.Records += int64(len(b.Records))
 	w.stats.Elems += int64(len(b.Elems))
 	w.stats.Lines += lines
-	if w.f.Done() && w.err == nil {
+	if w.err == nil && w.f.Done() {
 		w.err = ErrLimit
-		w.stopped.Store(true)
 	}
-	w.mu.Unlock()
+	return w.err
+}
+
+// Flush writes the buffered output. It returns the first write error.
+func (w *Writer) Flush(context.Context) error {
+	w.flush()
+	if errors.Is(w.err, ErrLimit) {
+		return nil
+	}
+	return w.err
+}
+
+// Err returns ErrLimit, a write error, or nil.
+func (w *Writer) Err() error { return w.err }
+
+// Stats returns what the Writer printed so far.
+func (w *Writer) Stats() Stats { return w.stats }
+
+// Close flushes and returns the counts and the first write error (ErrLimit
+// is not an error here).
+func (w *Writer) Close() (Stats, error) {
+	err := w.Flush(context.Background())
+	return w.stats, err
 }
 
 // flush writes the buffer; it reports false after a write error.
 func (w *Writer) flush() bool {
 	if len(w.buf) == 0 {
-		return true
+		return w.err == nil || errors.Is(w.err, ErrLimit)
+	}
+	if w.err != nil && !errors.Is(w.err, ErrLimit) {
+		w.buf = w.buf[:0]
+		return false
 	}
 	n, err := w.w.Write(w.buf)
-	w.mu.Lock()
 	w.stats.Bytes += int64(n)
-	if err != nil && (w.err == nil || errors.Is(w.err, ErrLimit)) {
-		w.err = err
-		w.stopped.Store(true)
-	}
-	w.mu.Unlock()
 	w.buf = w.buf[:0]
-	return err == nil
+	if err != nil {
+		w.err = err
+		return false
+	}
+	return true
 }
