@@ -9,6 +9,7 @@ import (
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/emit/text"
+	"github.com/bgp-connector/bgp-connector/mrt"
 )
 
 // Record is one record of the stream (an MRT record, a BMP message, a RIS
@@ -139,7 +140,8 @@ func (e *Elem) Clone() *Elem {
 	return c
 }
 
-// Records returns the stream's records in time order (bgpreader -r). An
+// Records returns the stream's records in time order (bgpreader -r; a
+// TABLE_DUMP_V2 PEER_INDEX_TABLE, internal to its dump, is not one). An
 // input that fails is reported as an error value (a *ResourceError) and
 // the stream goes on; any other error ends it. Each Record is valid until
 // the next iteration.
@@ -157,6 +159,9 @@ func (s *Stream) Records(ctx context.Context) iter.Seq2[*Record, error] {
 			for ri := range b.Records {
 				from, to := b.RecordElems(int32(ri), j)
 				j = to
+				if r := &b.Records[ri]; r.Format == decode.FormatTableDumpV2 && r.MRTSubtype == mrt.PeerIndexTable {
+					continue // internal to its dump: bgpreader never yields it
+				}
 				rec.Record, rec.elems = b.Records[ri], b.Elems[from:to]
 				if !yield(&rec, nil) {
 					return

@@ -29,7 +29,6 @@ type merger struct {
 	runB         *decode.Batch
 	runFrom      int
 	runTo        int
-	eHint, sHint int
 
 	// RIB period: the last RIB time taken per project.collector.
 	ribLast map[string]int64
@@ -179,7 +178,7 @@ func (m *merger) flushRun() {
 		return
 	}
 	if from == 0 {
-		m.eHint, m.sHint = 0, 0
+		rd.eHint, rd.sHint = 0, 0
 	}
 	for i := from; i < to; i++ {
 		for g := range b.Gaps {
@@ -188,7 +187,7 @@ func (m *merger) flushRun() {
 				m.out.AddGap(gg.Start, gg.End, gg.Err)
 			}
 		}
-		_, m.eHint, m.sHint = m.out.CopyRecord(b, int32(i), m.eHint, m.sHint)
+		_, rd.eHint, rd.sHint = m.out.CopyRecord(b, int32(i), rd.eHint, rd.sHint)
 	}
 	if to == len(b.Records) {
 		for g := range b.Gaps {

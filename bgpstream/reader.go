@@ -35,6 +35,9 @@ type reader struct {
 	// Merge side.
 	cur      *decode.Batch
 	ri       int // next record of cur
+	// eHint and sHint are where cur's elems and stats of record ri start
+	// (copies of a batch's records go forward through it).
+	eHint, sHint int
 	nextTime int64
 	eos      bool
 	carry    []decode.Gap // gaps read before any record of the next batch
@@ -126,9 +129,9 @@ func (rd *reader) send(ctx context.Context, it item) bool {
 	}
 }
 
-// clip drops the records after the end of the stream's last window and
-// reports that the input ends there: as bgpreader does, a dump is read up
-// to the first record past the interval.
+// clip ends the input at the first record past the end of the stream's
+// last window, as bgpreader does: that record stays, with status
+// outside-interval and no elems, and the rest of the input is not read.
 func (rd *reader) clip(b *decode.Batch) bool {
 	end := rd.s.endUS
 	if end == 0 {
@@ -136,7 +139,13 @@ func (rd *reader) clip(b *decode.Batch) bool {
 	}
 	for i := range b.Records {
 		if b.Records[i].Time > end {
-			b.Truncate(i)
+			b.Truncate(i + 1)
+			b.Records[i].Status = decode.StatusOutsideInterval
+			e := len(b.ElemRecord)
+			for e > 0 && int(b.ElemRecord[e-1]) == i {
+				e--
+			}
+			b.Elems, b.ElemRecord = b.Elems[:e], b.ElemRecord[:e]
 			return true
 		}
 	}

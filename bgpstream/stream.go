@@ -457,7 +457,7 @@ func (s *Stream) fileResource(path, format, project, collector string, rt decode
 		}
 		o.ReaderOpts = s.cfg.readerOpt
 		if small {
-			o.ReaderOpts = append([]mrt.ReaderOpt{mrt.WithChunkSize(64 << 10), mrt.WithBzip2Workers(1)}, o.ReaderOpts...)
+			o.ReaderOpts = append([]mrt.ReaderOpt{mrt.WithChunkSize(16 << 10), mrt.WithBzip2Workers(1)}, o.ReaderOpts...)
 		}
 		if opener := formatOpeners[format]; opener != nil {
 			return opener(ctx, path, o)

@@ -315,9 +315,18 @@ func (c *countReader) Read(p []byte) (int, error) {
 // block decoded).
 var bmpExts = []string{".bmp", ".obmp", ".bmpv4", ".kcat"}
 
+// mrtName reports whether a file name (without its compression extension)
+// is an MRT name: *.mrt, or the archives' rib.*, bview.*, updates.*.
+func mrtName(base string) bool {
+	b := filepath.Base(base)
+	return strings.HasSuffix(b, ".mrt") || strings.HasPrefix(b, "rib.") || strings.HasPrefix(b, "rib6.") ||
+		strings.HasPrefix(b, "bview.") || strings.HasPrefix(b, "updates.")
+}
+
 // detect returns the format of the input at br: its compression is looked
-// through (for gzip, xz and zstd by decompressing the first bytes; for bzip2
-// the name's extension decides, MRT by default), then openbmp.Detect names
+// through (the name decides when it says BMP or MRT; else for gzip, xz and
+// zstd the first bytes are decompressed; for bzip2, whose first output
+// needs a whole block, MRT is assumed), then openbmp.Detect names
 // BMP framings, a plausible MRT header means MRT, and otherwise a BMP frame
 // chain found in the first 64 KiB means a BMP stream with a damaged start.
 func detect(br *bufio.Reader, name string) string {
@@ -332,6 +341,9 @@ func detect(br *bufio.Reader, name string) string {
 			if strings.HasSuffix(base, ext) {
 				return FormatBMP
 			}
+		}
+		if mrtName(base) {
+			return FormatMRT
 		}
 		if comp == "bzip2" {
 			return FormatMRT

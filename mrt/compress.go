@@ -50,7 +50,11 @@ func openPipe(r io.Reader, cfg *readerCfg) (*pipe, string, error) {
 		stop: make(chan struct{}),
 		size: cfg.chunkSize,
 	}
-	dec, name, err := compress.NewReader(countingReader{r, &p.compressed}, cfg.compression, cfg.bzip2Workers)
+	bufSize := compress.DefaultBufferSize
+	if cfg.chunkSize < defaultChunkSize {
+		bufSize = max(cfg.chunkSize, 16<<10) // small chunks: a small reader (many inputs open at once)
+	}
+	dec, name, err := compress.NewReaderSize(countingReader{r, &p.compressed}, cfg.compression, cfg.bzip2Workers, bufSize)
 	if err != nil {
 		return nil, name, err
 	}

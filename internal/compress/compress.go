@@ -52,11 +52,29 @@ func Detect(b []byte) string {
 // parallel (0: the standard library's sequential decoder). Close the
 // returned reader to stop its goroutines; it does not close r.
 func NewReader(r io.Reader, name string, bzip2Workers int) (io.ReadCloser, string, error) {
-	br := bufioPool.Get().(*bufio.Reader)
-	br.Reset(r)
+	return NewReaderSize(r, name, bzip2Workers, DefaultBufferSize)
+}
+
+// DefaultBufferSize is the input buffer of NewReader (1 MiB, pooled).
+const DefaultBufferSize = 1 << 20
+
+// NewReaderSize is NewReader with an input buffer of bufSize bytes (at
+// least 4 KiB): small buffers keep memory low when thousands of inputs are
+// open at once.
+func NewReaderSize(r io.Reader, name string, bzip2Workers, bufSize int) (io.ReadCloser, string, error) {
+	var br *bufio.Reader
+	pooled := bufSize == DefaultBufferSize
+	if pooled {
+		br = bufioPool.Get().(*bufio.Reader)
+		br.Reset(r)
+	} else {
+		br = bufio.NewReaderSize(r, max(bufSize, 4<<10))
+	}
 	fail := func(err error) (io.ReadCloser, string, error) {
-		br.Reset(nil)
-		bufioPool.Put(br)
+		if pooled {
+			br.Reset(nil)
+			bufioPool.Put(br)
+		}
 		return nil, name, err
 	}
 	if name == "" {
@@ -67,6 +85,9 @@ func NewReader(r io.Reader, name string, bzip2Workers int) (io.ReadCloser, strin
 		name = Detect(magic)
 	}
 	d := &decompressor{br: br}
+	if !pooled {
+		d.br = nil // nothing to give back
+	}
 	switch name {
 	case "gzip":
 		z, err := gzip.NewReader(br) // multistream is on by default
