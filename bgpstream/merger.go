@@ -25,10 +25,10 @@ type merger struct {
 	stopped bool
 
 	// The current run: records [runFrom, runTo) of runRd's batch runB.
-	runRd        *reader
-	runB         *decode.Batch
-	runFrom      int
-	runTo        int
+	runRd   *reader
+	runB    *decode.Batch
+	runFrom int
+	runTo   int
 
 	// RIB period: the last RIB time taken per project.collector.
 	ribLast map[string]int64

@@ -33,15 +33,15 @@ type reader struct {
 	done   chan struct{}
 
 	// Merge side.
-	cur      *decode.Batch
-	ri       int // next record of cur
+	cur *decode.Batch
+	ri  int // next record of cur
 	// eHint and sHint are where cur's elems and stats of record ri start
 	// (copies of a batch's records go forward through it).
 	eHint, sHint int
-	nextTime int64
-	eos      bool
-	carry    []decode.Gap // gaps read before any record of the next batch
-	failed   bool
+	nextTime     int64
+	eos          bool
+	carry        []decode.Gap // gaps read before any record of the next batch
+	failed       bool
 }
 
 // start opens the input on a new goroutine.
