@@ -27,12 +27,8 @@ func (c *Connector) inFlight() int {
 	defer c.tasksMu.Unlock()
 	n := 0
 	for _, t := range c.tasks {
-		switch {
-		case t == nil:
-		case t.src != nil:
-			n += t.src.Tracker().InFlight()
-		case t.txOpen.Load():
-			n++
+		if t != nil {
+			n += t.src.InFlight()
 		}
 	}
 	return n
@@ -45,7 +41,7 @@ func (c *Connector) Holding() []int {
 	out := make([]int, len(c.tasks))
 	for i, t := range c.tasks {
 		if t != nil {
-			out[i] = int(t.held.Load())
+			out[i] = t.src.Held()
 		}
 	}
 	return out

@@ -31,6 +31,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/bgp-connector/bgp-connector/emit"
+	"github.com/bgp-connector/bgp-connector/filter"
+	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
@@ -38,8 +40,8 @@ import (
 type Connector struct {
 	cfg     *Config
 	log     *slog.Logger
-	inputs  inputFactory
-	filter  elemFilter
+	inputs  ingest.ValueFormat
+	filter  *filter.Filter
 	key     emit.KeyField
 	brokers []string
 
@@ -102,10 +104,12 @@ func New(cfg *Config, log *slog.Logger, opts ...Option) (*Connector, error) {
 		o(c)
 	}
 	var err error
-	if c.filter, err = newFilter(cfg.Filter); err != nil {
-		return nil, &ConfigError{Problems: []Problem{{Key: "filter", Origin: cfg.Origin("filter"), Msg: err.Error()}}}
+	if cfg.Filter != "" {
+		if c.filter, err = filter.Parse(cfg.Filter); err != nil {
+			return nil, &ConfigError{Problems: []Problem{{Key: "filter", Origin: cfg.Origin("filter"), Msg: err.Error()}}}
+		}
 	}
-	if c.inputs, err = newInputFactory(cfg); err != nil {
+	if c.inputs, err = newValueFormat(cfg, c.filter); err != nil {
 		return nil, &ConfigError{Problems: []Problem{{Key: "input.format", Origin: cfg.Origin("input.format"), Msg: err.Error()}}}
 	}
 	if c.key, err = emit.ParseKeyField(cfg.KeyField); err != nil {
@@ -233,8 +237,9 @@ func (c *Connector) Run(ctx context.Context) error {
 	wg.Wait()
 
 	// Shutdown: every task stopped fetching; finish what is in flight and
-	// commit it.
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// commit it, all within one bound (an unreachable broker must not
+	// stretch it), and fail when a final commit fails.
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := c.prod.Flush(shutCtx); err != nil {
 		c.log.Warn("flushing producer", "err", err)
@@ -243,13 +248,9 @@ func (c *Connector) Run(ctx context.Context) error {
 		if t == nil {
 			continue
 		}
-		if t.src != nil {
-			if err := t.src.Close(shutCtx); err != nil {
-				c.log.Warn("final commit", "task", t.id, "err", err)
-			}
-		}
-		if t.sess != nil {
-			t.sess.Close() // every transaction was ended by the task
+		if err := t.src.Shutdown(shutCtx); err != nil {
+			c.log.Error("final commit failed", "task", t.id, "err", err)
+			errs = append(errs, fmt.Errorf("task %d: final commit: %w", t.id, err))
 		}
 		if t.released != nil {
 			close(t.released)

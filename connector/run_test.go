@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -124,36 +123,6 @@ func TestMissingInputTopic(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run after cancel: %v", err)
-	}
-}
-
-// TestDecodersFollowPartitions checks that per-partition decoder state (the
-// BMP sessions of the routers a partition carries) is created on first use
-// and dropped when the partition is revoked.
-func TestDecodersFollowPartitions(t *testing.T) {
-	c, err := New(newConfig(t), testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk := &task{c: c, decs: map[ingest.TopicPartition]inputDecoder{}}
-	tk.assigned(map[string][]int32{"openbmp.bmp_raw": {0, 1}})
-	d0 := tk.decoder("openbmp.bmp_raw", 0)
-	if tk.decoder("openbmp.bmp_raw", 0) != d0 {
-		t.Fatal("a partition got two decoders")
-	}
-	d1 := tk.decoder("openbmp.bmp_raw", 1)
-	if d1 == d0 {
-		t.Fatal("two partitions share a decoder")
-	}
-	tk.dropDecoders(map[string][]int32{"openbmp.bmp_raw": {0}})
-	if tk.decoder("openbmp.bmp_raw", 0) == d0 {
-		t.Fatal("a revoked partition kept its decoder state")
-	}
-	if tk.decoder("openbmp.bmp_raw", 1) != d1 {
-		t.Fatal("revoking partition 0 dropped partition 1's state")
-	}
-	if tk.held.Load() != 1 {
-		t.Fatalf("held %d partitions, want 1", tk.held.Load())
 	}
 }
 

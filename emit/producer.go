@@ -129,8 +129,14 @@ type Input struct {
 
 // Begin prepares the outputs of one input record; c completes them.
 func (w *Writer) Begin(in *Input, src Source, c Completion) {
+	w.beginWith(in, src, c, c.Promise) // a method value allocates: bound once per record
+}
+
+// beginWith is Begin with c's promise already bound (a sink binds it once
+// per completion object, not per record).
+func (w *Writer) beginWith(in *Input, src Source, c Completion, promise func(*kgo.Record, error)) {
 	in.Src, in.c = src, c
-	in.promise = c.Promise // bound once: a method value allocates
+	in.promise = promise
 	if len(w.hdrs)+3 > cap(w.hdrs) {
 		w.hdrs = make([]kgo.RecordHeader, 0, 3*256)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Partition is the records of one input partition in one Batch, in offset
+// Partition is the records of one input partition in one Polled, in offset
 // order.
 type Partition struct {
 	Topic     string
@@ -21,8 +21,8 @@ type Partition struct {
 	Records   []*kgo.Record
 }
 
-// Batch is what one Poll returns: records grouped by partition.
-type Batch struct {
+// Polled is what one Poll returns: records grouped by partition.
+type Polled struct {
 	Partitions []Partition
 	// Records is the total number of records.
 	Records int
@@ -173,17 +173,17 @@ func (s *Group) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 // Fetch errors that the client retries (e.g. a topic that does not exist
 // yet) are logged and not returned; the error is non-nil only when ctx ended
 // or the client was closed.
-func (s *Group) Poll(ctx context.Context, max int) (Batch, error) {
+func (s *Group) Poll(ctx context.Context, max int) (Polled, error) {
 	fs := s.cl.PollRecords(ctx, max)
 	if fs.IsClientClosed() {
-		return Batch{}, kgo.ErrClientClosed
+		return Polled{}, kgo.ErrClientClosed
 	}
 	// The generation is taken after the poll: a poll that spans a
 	// rebalance returns records of the new assignment, which must not be
 	// refused (their position is past them: refusing would lose them).
 	// Records handed out before a later revocation are refused by Begin
 	// and fetched again from the commit.
-	b := Batch{Gen: s.trk.Generation()}
+	b := Polled{Gen: s.trk.Generation()}
 	for _, fe := range fs.Errors() {
 		if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
 			return b, fe.Err
@@ -205,7 +205,7 @@ func (s *Group) Poll(ctx context.Context, max int) (Batch, error) {
 
 // Begin registers a record of batch b before processing: see
 // [Tracker.Begin]. A nil result means skip the record.
-func (s *Group) Begin(b *Batch, r *kgo.Record) *Pending { return s.trk.Begin(r, b.Gen) }
+func (s *Group) Begin(b *Polled, r *kgo.Record) *Pending { return s.trk.Begin(r, b.Gen) }
 
 // Commit commits, per partition, the offset up to which every record has
 // completed, skipping partitions whose offset did not move.
@@ -287,6 +287,8 @@ func (s *Group) Close(ctx context.Context) error {
 		}
 	}
 	err := s.Commit(ctx)
+	// Leave within ctx: Close alone waits on an unreachable broker.
+	s.cl.LeaveGroupContext(ctx)
 	s.cl.Close()
 	return err
 }
