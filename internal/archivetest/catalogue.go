@@ -60,7 +60,9 @@ func (e Entry) Base() string { return path.Base(e.ArchivePath) }
 // End is Start + Duration.
 func (e Entry) End() time.Time { return e.Start.Add(e.Duration) }
 
-func ut(y int, mo time.Month, d, h, mi int) time.Time { return time.Date(y, mo, d, h, mi, 0, 0, time.UTC) }
+func ut(y int, mo time.Month, d, h, mi int) time.Time {
+	return time.Date(y, mo, d, h, mi, 0, 0, time.UTC)
+}
 
 const (
 	risUpdates   = 5 * time.Minute
