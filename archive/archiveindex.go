@@ -313,7 +313,7 @@ func (ix *ArchiveIndex) list(ctx context.Context, dir base) ([]listItem, error) 
 		if err != nil {
 			return nil, err
 		}
-		return parseListing(body), nil
+		return parseListing(body, dir.url+"/"), nil
 	}
 	ents, err := os.ReadDir(dir.dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -78,9 +78,11 @@ type bgpkitAnswer struct {
 
 // Find searches the broker, one paged search per window and project.
 //
-// BGPKIT returns a RIB only when it starts at or after ts_start, so the
-// search starts RIBDuration early to keep the RIB covering the window's
-// start; the answer is then cut to the windows by the common overlap rule.
+// BGPKIT returns a RIB only when it starts at or after ts_start, and an
+// updates file only when it starts less than its archive's cadence before
+// ts_start, so the search starts an hour early: the RIB, or the long early
+// RIS updates file, that began before the window and covers its start is
+// kept. The answer is then cut to the windows by the common overlap rule.
 func (b *BGPKITBroker) Find(ctx context.Context, q Query) ([]Dump, error) {
 	q, err := q.normalize(false)
 	if err != nil {
@@ -98,7 +100,7 @@ func (b *BGPKITBroker) Find(ctx context.Context, q Query) ([]Dump, error) {
 	for _, w := range q.Windows {
 		for _, p := range projects {
 			v := url.Values{}
-			v.Set("ts_start", strconv.FormatInt(w.Start.Add(-RIBDuration).Unix(), 10))
+			v.Set("ts_start", strconv.FormatInt(w.Start.Add(-searchLead).Unix(), 10))
 			if !w.End.IsZero() {
 				// ts_end is exclusive; the window's end is not.
 				v.Set("ts_end", strconv.FormatInt(w.End.Unix()+1, 10))
@@ -169,6 +171,9 @@ func (b *BGPKITBroker) search(ctx context.Context, v url.Values, project string)
 		}
 	}
 }
+
+// searchLead is how long before a window a BGPKIT search starts.
+const searchLead = time.Hour
 
 // parseNaive parses the BGPKIT broker's times: naive UTC
 // ("2022-01-01T00:00:00"), or with a zone (the legacy "+00:00", "Z").

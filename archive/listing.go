@@ -3,7 +3,6 @@ package archive
 import (
 	"html"
 	"net/url"
-	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,7 +30,14 @@ var (
 // sites are skipped), and the size is the line's last word that reads as
 // one ("14", "6.4M", "98K"; "-" for a directory). Apache cuts long names in
 // the link text ("updates.20221001.000..>"): only the href is trusted.
-func parseListing(body []byte) []listItem {
+func parseListing(body []byte, dir string) []listItem {
+	du, err := url.Parse(dir)
+	if err != nil {
+		return nil
+	}
+	if !strings.HasSuffix(du.Path, "/") {
+		du.Path += "/"
+	}
 	var out []listItem
 	seen := map[string]bool{}
 	for _, line := range strings.Split(string(body), "\n") {
@@ -39,7 +45,7 @@ func parseListing(body []byte) []listItem {
 		if m == nil {
 			continue
 		}
-		name, ok := hrefName(html.UnescapeString(m[1]))
+		name, ok := hrefName(du, html.UnescapeString(m[1]))
 		if !ok || seen[name] {
 			continue
 		}
@@ -66,28 +72,33 @@ func parseListing(body []byte) []listItem {
 	return out
 }
 
-// hrefName returns the entry name of a listing link: its last path
-// element (with '/' for a directory), or false for links that are not
-// entries (sort links "?C=N;O=A", the parent, absolute links elsewhere).
-func hrefName(href string) (string, bool) {
+// hrefName returns the entry name of a listing link: the element of dir
+// it names (with '/' for a directory), or false for links that are not
+// entries (sort links "?C=N;O=A", the parent, links elsewhere).
+func hrefName(dir *url.URL, href string) (string, bool) {
 	if href == "" || strings.HasPrefix(href, "?") || strings.HasPrefix(href, "#") {
 		return "", false
 	}
-	if u, err := url.Parse(href); err == nil {
-		if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
-			return "", false
-		}
-		href = u.Path
-	}
-	dir := strings.HasSuffix(href, "/")
-	base := path.Base(strings.TrimSuffix(href, "/"))
-	if base == "." || base == ".." || base == "/" || base == "" {
+	u, err := url.Parse(href)
+	if err != nil {
 		return "", false
 	}
-	if dir {
-		base += "/"
+	r := dir.ResolveReference(u)
+	if r.Host != dir.Host || r.RawQuery != "" {
+		return "", false
 	}
-	return base, true
+	rest, ok := strings.CutPrefix(r.Path, dir.Path)
+	if !ok || rest == "" {
+		return "", false
+	}
+	name, tail, isDir := strings.Cut(rest, "/")
+	if name == "" || name == "." || name == ".." || (isDir && tail != "") {
+		return "", false
+	}
+	if isDir {
+		name += "/"
+	}
+	return name, true
 }
 
 // parseSize reads a listing size: "14" (exact bytes), "6.4M", "98K",

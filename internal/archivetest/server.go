@@ -79,8 +79,9 @@ type Fault struct {
 	NoRange bool
 	// NoLength sends no Content-Length (the body is chunked).
 	NoLength bool
-	// Body answers 200 with this body instead (e.g. a broker answer);
-	// ContentType defaults to application/json.
+	// Body answers this body instead (e.g. a broker answer), with Status
+	// when set (counted as above), else 200; ContentType defaults to
+	// application/json.
 	Body, ContentType string
 	// Listing is the listing style ("table" or "pre") of this directory.
 	Listing string
@@ -333,17 +334,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if f.Status != 0 {
-		http.Error(w, http.StatusText(f.Status), f.Status)
-		return
-	}
 	if f.Body != "" {
 		ct := f.ContentType
 		if ct == "" {
 			ct = "application/json"
 		}
 		w.Header().Set("Content-Type", ct)
+		if f.Status != 0 {
+			w.WriteHeader(f.Status)
+		}
 		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	if f.Status != 0 {
+		http.Error(w, http.StatusText(f.Status), f.Status)
 		return
 	}
 	switch {
