@@ -70,7 +70,8 @@ type Fault struct {
 	DropAfter int64
 	Drops     int
 	// ChunkSize and ChunkDelay write the body in chunks of ChunkSize bytes
-	// (default 16 KiB), sleeping ChunkDelay before each (a slow server).
+	// (default 16 KiB), sleeping ChunkDelay before each but the first (a
+	// slow server: the headers and first chunk come at once).
 	ChunkSize  int
 	ChunkDelay time.Duration
 	// HeaderDelay waits this long before answering at all.
@@ -432,35 +433,34 @@ type faultWriter struct {
 }
 
 func (fw *faultWriter) Write(p []byte) (int, error) {
-	chunk := fw.f.ChunkSize
+	chunk := int64(fw.f.ChunkSize)
 	if chunk <= 0 {
 		chunk = 16 << 10
 	}
 	n := 0
 	for len(p) > 0 {
-		c := min(len(p), chunk)
-		if fw.f.DropAfter > 0 {
-			left := fw.f.DropAfter - fw.written
-			if left <= 0 {
-				fw.drop()
-			}
-			c = int(min(int64(c), left))
-		}
-		if fw.f.ChunkDelay > 0 {
+		pos := fw.written % chunk
+		if pos == 0 && fw.written > 0 && fw.f.ChunkDelay > 0 {
+			fw.flush()
 			select {
 			case <-time.After(fw.f.ChunkDelay):
 			case <-fw.ctx.Context().Done():
 				return n, fw.ctx.Context().Err()
 			}
 		}
+		c := min(int64(len(p)), chunk-pos)
+		if fw.f.DropAfter > 0 {
+			left := fw.f.DropAfter - fw.written
+			if left <= 0 {
+				fw.drop()
+			}
+			c = min(c, left)
+		}
 		m, err := fw.ResponseWriter.Write(p[:c])
 		n += m
 		fw.written += int64(m)
 		if err != nil {
 			return n, err
-		}
-		if fw.f.ChunkDelay > 0 {
-			fw.flush()
 		}
 		p = p[c:]
 	}
