@@ -2,6 +2,8 @@ package archive
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -161,4 +163,17 @@ func readAllFile(t testing.TB, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// tlsConfigFromPEM trusts the certificates of a PEM file.
+func tlsConfigFromPEM(path string) (*tls.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no certificate", path)
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }
