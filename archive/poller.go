@@ -51,6 +51,7 @@ type Poller struct {
 	newest time.Time            // newest dump end seen
 	asOf   time.Time            // the Incremental index's time of its last answer
 	rp     ribPeriod
+	period time.Duration // the query's RIBPeriod, applied across polls
 	first  bool
 	empty  int // empty polls in a row
 	wait   time.Duration
@@ -99,7 +100,7 @@ func NewPoller(idx Index, q Query, o PollerOptions) (*Poller, error) {
 		return nil, fmt.Errorf("archive: %w", errors.Join(errs...))
 	}
 	p := &Poller{idx: idx, q: nq, o: o, seen: map[string]time.Time{}, first: true, wait: o.Interval}
-	p.q.RIBPeriod = 0 // applied here, across polls
+	p.period, p.q.RIBPeriod = nq.RIBPeriod, 0 // applied here, across polls
 	p.inc, _ = idx.(Incremental)
 	return p, nil
 }
@@ -192,8 +193,8 @@ func (p *Poller) poll(ctx context.Context) ([]Dump, error) {
 		out = append(out, d)
 	}
 	SortDumps(out)
-	if p.q.RIBPeriod > 0 {
-		out = p.rp.filter(out, p.q.RIBPeriod)
+	if p.period > 0 {
+		out = p.rp.filter(out, p.period)
 	}
 	p.prune()
 	return out, nil
