@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -195,7 +196,13 @@ func (s *Server) CertPool() *x509.CertPool {
 	return p
 }
 
-// Listener address "127.0.0.1:port".
+// CertPEM is the server's certificate in PEM (with Options.TLS), for a
+// process that must trust it.
+func (s *Server) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
+
+// Addr is the listener's address, "127.0.0.1:port".
 func (s *Server) Addr() string { return s.srv.Listener.Addr().String() }
 
 // Data returns the bytes served at a URL path.
