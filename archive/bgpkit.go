@@ -40,8 +40,8 @@ func NewBGPKITBroker(o BGPKITOptions) (*BGPKITBroker, error) {
 	if o.URL == "" {
 		o.URL = DefaultBGPKITBrokerURL
 	}
-	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("BGPKITOptions.URL: %q is not an http(s) URL", o.URL))
+	if err := checkHTTPURL("BGPKITOptions.URL", o.URL); err != nil {
+		errs = append(errs, err)
 	}
 	if o.PageSize == 0 {
 		o.PageSize = 1000

@@ -132,11 +132,8 @@ func TestCacheProcesses(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	srv := archivetest.New(t, archivetest.Options{})
-	var ds []Dump
-	var paths []string
-	for _, ap := range []string{rrc03a, rrc15a, rrc15b, jinx, rv2rib} {
-		d, p := dumpOf(t, srv, ap)
-		ds, paths = append(ds, d), append(paths, p)
+	ds, paths := dumpsAt(t, srv, rrc03a, rrc15a, rrc15b, jinx, rv2rib)
+	for _, p := range paths {
 		// Slow answers keep the first downloader inside its lock while
 		// the others arrive.
 		srv.SetFault(p, archivetest.Fault{HeaderDelay: 300 * time.Millisecond})

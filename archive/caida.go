@@ -52,8 +52,8 @@ func NewCAIDABroker(o BrokerOptions) (*CAIDABroker, error) {
 	if o.URL == "" {
 		o.URL = DefaultCAIDABrokerURL
 	}
-	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("BrokerOptions.URL: %q is not an http(s) URL", o.URL))
+	if err := checkHTTPURL("BrokerOptions.URL", o.URL); err != nil {
+		errs = append(errs, err)
 	}
 	params := url.Values{}
 	for _, p := range o.Params {

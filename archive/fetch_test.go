@@ -26,6 +26,15 @@ func dumpOf(t testing.TB, srv *archivetest.Server, archivePath string) (Dump, st
 		Start: e.Start, Duration: e.Duration, Format: "mrt", Transport: "http"}, e.URLPath()
 }
 
+// dumpsAt is dumpOf for several archive paths.
+func dumpsAt(t testing.TB, srv *archivetest.Server, archivePaths ...string) (ds []Dump, urlPaths []string) {
+	for _, ap := range archivePaths {
+		d, p := dumpOf(t, srv, ap)
+		ds, urlPaths = append(ds, d), append(urlPaths, p)
+	}
+	return ds, urlPaths
+}
+
 func newFetcher(t testing.TB, o FetchOptions) *Fetcher {
 	t.Helper()
 	// Quick retries and no retry warnings, unless the test says otherwise.
@@ -111,39 +120,37 @@ func TestFetchResume(t *testing.T) {
 	}
 }
 
-// TestFetchRangeIgnored resumes against a server that ignores Range: the
-// whole file comes again and the bytes already read are skipped.
-func TestFetchRangeIgnored(t *testing.T) {
+// fetchFaulted reads rrc15a whole through a fault installed on it and
+// checks the bytes and the request count.
+func fetchFaulted(t *testing.T, fault archivetest.Fault, requests int) *Fetcher {
+	t.Helper()
 	srv := archivetest.New(t, archivetest.Options{})
 	d, p := dumpOf(t, srv, rrc15a)
-	srv.SetFault(p, archivetest.Fault{DropAfter: 70_000, Drops: 1, NoRange: true})
+	srv.SetFault(p, fault)
 	f := newFetcher(t, FetchOptions{})
 	b, err := readDump(testCtx(t), f, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(b, srv.Data(p)) || srv.Requests(p) != 2 {
-		t.Fatalf("%d bytes (want %d), %d requests", len(b), len(srv.Data(p)), srv.Requests(p))
+	if !bytes.Equal(b, srv.Data(p)) || srv.Requests(p) != requests {
+		t.Fatalf("%d bytes (want %d), %d requests (want %d)", len(b), len(srv.Data(p)), srv.Requests(p), requests)
 	}
-	if s := f.Stats(); s.Bytes != 70_000+int64(len(b)) {
-		t.Errorf("received %d bytes, want %d (the restart resends the start)", s.Bytes, 70_000+len(b))
+	return f
+}
+
+// TestFetchRangeIgnored resumes against a server that ignores Range: the
+// whole file comes again and the bytes already read are skipped.
+func TestFetchRangeIgnored(t *testing.T) {
+	f := fetchFaulted(t, archivetest.Fault{DropAfter: 70_000, Drops: 1, NoRange: true}, 2)
+	if s, size := f.Stats(), int64(213_264); s.Bytes != 70_000+size {
+		t.Errorf("received %d bytes, want %d (the restart resends the start)", s.Bytes, 70_000+size)
 	}
 }
 
 // TestFetchNoLength drops a chunked answer (no Content-Length): the broken
 // chunked encoding is noticed and the download restarted.
 func TestFetchNoLength(t *testing.T) {
-	srv := archivetest.New(t, archivetest.Options{})
-	d, p := dumpOf(t, srv, rrc15a)
-	srv.SetFault(p, archivetest.Fault{DropAfter: 40_000, Drops: 1, NoLength: true})
-	f := newFetcher(t, FetchOptions{})
-	b, err := readDump(testCtx(t), f, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(b, srv.Data(p)) || srv.Requests(p) != 2 {
-		t.Fatalf("%d bytes (want %d), %d requests", len(b), len(srv.Data(p)), srv.Requests(p))
-	}
+	fetchFaulted(t, archivetest.Fault{DropAfter: 40_000, Drops: 1, NoLength: true}, 2)
 }
 
 // TestFetchRetry answers 500 three times, then the file.
@@ -333,12 +340,7 @@ func TestFetchCancel(t *testing.T) {
 // leaves no temporary file behind.
 func TestPrefetch(t *testing.T) {
 	srv := archivetest.New(t, archivetest.Options{})
-	var ds []Dump
-	var paths []string
-	for _, ap := range []string{rrc03a, rrc15a, rrc15b, rrc06a, jinx} {
-		d, p := dumpOf(t, srv, ap)
-		ds, paths = append(ds, d), append(paths, p)
-	}
+	ds, paths := dumpsAt(t, srv, rrc03a, rrc15a, rrc15b, rrc06a, jinx)
 	tmp := t.TempDir()
 	f := newFetcher(t, FetchOptions{Prefetch: 2, TempDir: tmp})
 	f.Prefetch(testCtx(t), ds)
@@ -397,12 +399,7 @@ func TestPrefetchCloseEarly(t *testing.T) {
 func TestPrefetchCache(t *testing.T) {
 	srv := archivetest.New(t, archivetest.Options{})
 	cache := t.TempDir()
-	var ds []Dump
-	var paths []string
-	for _, ap := range []string{rrc03a, rrc15a, rrc15b} {
-		d, p := dumpOf(t, srv, ap)
-		ds, paths = append(ds, d), append(paths, p)
-	}
+	ds, paths := dumpsAt(t, srv, rrc03a, rrc15a, rrc15b)
 	f := newFetcher(t, FetchOptions{CacheDir: cache, Prefetch: 3})
 	f.Prefetch(testCtx(t), ds)
 	for i, d := range ds {

@@ -328,3 +328,11 @@ func trimBody(b []byte) string {
 	}
 	return s
 }
+
+// checkHTTPURL validates an option holding an http(s) base URL.
+func checkHTTPURL(option, s string) error {
+	if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an http(s) URL", option, s)
+	}
+	return nil
+}
