@@ -105,9 +105,10 @@ func (b *CAIDABroker) FindAdded(ctx context.Context, q Query, since time.Time) (
 			end = time.Now()
 		}
 		for cs := w.Start; ; {
+			// Chunked even when polling with dataAddedSince: the public
+			// broker's cap may apply to the interval before the filter.
 			ce := cs.Add(b.chunk)
-			// An incremental poll's answer is small: one request.
-			last := !ce.Before(end) || !since.IsZero()
+			last := !ce.Before(end)
 			iv := Window{Start: cs, End: ce}
 			if last {
 				iv.End = w.End // the window's own end, or open
