@@ -23,7 +23,8 @@ type PollerOptions struct {
 	// Lookback is how far behind the newest dump seen a poll still looks
 	// for late ones: a collector may publish an older dump after another
 	// collector published a newer one (RIS bviews appear about 2 h 15 min
-	// late). Default 6 h.
+	// late). Default 6 h. Over the CAIDA broker a poll of an open window
+	// costs Lookback/BrokerOptions.Chunk+1 small requests.
 	Lookback time.Duration
 	// Logger receives a Warn line for each failed poll. Default
 	// slog.Default().
