@@ -91,23 +91,16 @@ func ExampleInterval() {
 	// rib E 1795633089 1 elems
 }
 
-// Every data interface and its options (bgpreader -o '?').
+// Every data interface (bgpreader -d) with its description.
 func ExampleDataInterfaces() {
 	for _, di := range bgpstream.DataInterfaces() {
-		fmt.Println(di.Name)
-		for _, o := range di.Options {
-			fmt.Println("  ", o.Name)
-		}
+		fmt.Printf("%-10s %d options\n", di.Name, len(di.Options))
 	}
 	// Output:
-	// csvfile
-	//    csv-file
-	// files
-	//    file
-	//    type
-	// singlefile
-	//    rib-file
-	//    rib-type
-	//    upd-file
-	//    upd-type
+	// archive    9 options
+	// bgpkit     6 options
+	// broker     7 options
+	// csvfile    1 options
+	// files      2 options
+	// singlefile 4 options
 }

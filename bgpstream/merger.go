@@ -3,6 +3,7 @@ package bgpstream
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
@@ -288,8 +289,16 @@ func (m *merger) closeReader(rd *reader) {
 	m.s.openCount.Add(-1)
 }
 
-// cleanup stops every input still open and waits for their goroutines.
+// cleanup stops every input still open and waits for their goroutines,
+// then closes the data interfaces that hold resources (downloads).
 func (m *merger) cleanup() {
+	defer func() {
+		for _, d := range m.s.dis {
+			if c, ok := d.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
 	m.s.mu.Lock()
 	open := m.s.open
 	m.s.mu.Unlock()

@@ -10,6 +10,14 @@ import (
 	"github.com/bgp-connector/bgp-connector/ingest"
 )
 
+// sizedSource is a source that takes the batch size (ingest.FileSource).
+type sizedSource interface {
+	NextN(ctx context.Context, b *decode.Batch, maxElems, maxRecords int) error
+}
+
+// statsSource is a source that counts what it read (ingest.FileSource).
+type statsSource interface{ Stats() ingest.FileStats }
+
 // readerBatches is how many batches one input holds: the one being merged,
 // the next (read ahead), and one being decoded.
 const readerBatches = 3
@@ -82,7 +90,7 @@ func (rd *reader) run(ctx context.Context, small bool) {
 	if f := rd.s.filter; f != nil && f.String() != "" {
 		m = f.NewMatcher()
 	}
-	fs, sized := src.(*ingest.FileSource)
+	fs, sized := src.(sizedSource)
 	for {
 		var b *decode.Batch
 		select {
@@ -109,8 +117,8 @@ func (rd *reader) run(ctx context.Context, small bool) {
 			err = io.EOF
 		}
 		if err != nil {
-			if fs != nil {
-				rd.s.addFileStats(fs.Stats())
+			if st, ok := src.(statsSource); ok {
+				rd.s.addFileStats(st.Stats())
 			}
 			if !errors.Is(err, io.EOF) {
 				rd.send(ctx, item{err: err})

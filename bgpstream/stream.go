@@ -107,12 +107,15 @@ func New(opts ...Option) (*Stream, error) {
 	}
 	di := c.di
 	if di == "" {
-		if len(c.files) > 0 || len(byDI) == 0 {
+		switch {
+		case len(c.files) > 0:
 			di = "files"
-		} else {
+		case len(byDI) == 1:
 			for name := range byDI {
 				di = name // the interface the options were given for
 			}
+		default:
+			di = "broker" // bgpreader's default
 		}
 	}
 	spec, ok := registry[di]
@@ -451,14 +454,7 @@ func (s *Stream) fileResource(path, format, project, collector string, rt decode
 	r := &resource{Name: path, Project: project, Collector: collector, Type: rt, InitialTime: initial, Duration: span,
 		DumpTime: initial, Format: format}
 	r.open = func(ctx context.Context, small bool) (ingest.Source, error) {
-		o := ingest.FileOptions{Name: path, Format: format, Project: r.Project, Collector: r.Collector, DumpTime: r.DumpTime}
-		if s.filter != nil && s.filter.String() != "" {
-			o.Prefilter = s.filter
-		}
-		o.ReaderOpts = s.cfg.readerOpt
-		if small {
-			o.ReaderOpts = append([]mrt.ReaderOpt{mrt.WithChunkSize(16 << 10), mrt.WithBzip2Workers(1)}, o.ReaderOpts...)
-		}
+		o := s.fileOptions(r, small)
 		if opener := formatOpeners[format]; opener != nil {
 			return opener(ctx, path, o)
 		}
@@ -472,6 +468,20 @@ func (s *Stream) fileResource(path, format, project, collector string, rt decode
 		return ingest.OpenFile(path, o)
 	}
 	return r
+}
+
+// fileOptions returns the options of a file source reading r (small:
+// small buffers, for a probe or a merge of many inputs).
+func (s *Stream) fileOptions(r *resource, small bool) ingest.FileOptions {
+	o := ingest.FileOptions{Name: r.Name, Format: r.Format, Project: r.Project, Collector: r.Collector, DumpTime: r.DumpTime}
+	if s.filter != nil && s.filter.String() != "" {
+		o.Prefilter = s.filter
+	}
+	o.ReaderOpts = s.cfg.readerOpt
+	if small {
+		o.ReaderOpts = append([]mrt.ReaderOpt{mrt.WithChunkSize(16 << 10), mrt.WithBzip2Workers(1)}, o.ReaderOpts...)
+	}
+	return o
 }
 
 // formatOpeners open inputs of formats that ingest.FileSource does not

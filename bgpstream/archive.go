@@ -1,0 +1,233 @@
+package bgpstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/bgp-connector/bgp-connector/archive"
+	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/ingest"
+)
+
+// The options every archive data interface takes (fetching and caching).
+var fetchOptions = []OptionInfo{
+	{Name: "cache-dir", Description: "keep every downloaded dump in this directory, shared safely by any number of processes (one download per file)"},
+	{Name: "cache-only", Description: "true: read from the cache only, never the network (a missing dump is an error)"},
+	{Name: "prefetch", Description: "dumps downloaded ahead while earlier ones are decoded (default 2)"},
+	{Name: "timeout", Description: "connect and idle read timeout of a download, e.g. 30s (default 10s connect, 30s read)"},
+	{Name: "retries", Description: "attempts per download or request before giving up (default 5)"},
+}
+
+func init() {
+	register(&diSpec{
+		info: DataInterfaceInfo{Name: "broker", Description: "Find dumps through the CAIDA BGPStream broker (API v2), then fetch them (the default, as bgpreader's)",
+			Options: append([]OptionInfo{
+				{Name: "url", Description: "broker URL (default " + archive.DefaultCAIDABrokerURL + ")"},
+				{Name: "param", Description: "extra query parameter key=value sent to the broker", Repeatable: true},
+			}, fetchOptions...)},
+		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
+			bo := archive.BrokerOptions{URL: last(o, "url"), Params: o["param"]}
+			var err error
+			if bo.HTTP, err = httpOptions(o); err != nil {
+				return nil, err
+			}
+			idx, err := archive.NewCAIDABroker(bo)
+			if err != nil {
+				return nil, fmt.Errorf("broker: %w", err)
+			}
+			return newArchiveDI(s, "broker", idx, o)
+		},
+	})
+	register(&diSpec{
+		info: DataInterfaceInfo{Name: "bgpkit", Description: "Find dumps through the BGPKIT broker (API v3), then fetch them",
+			Options: append([]OptionInfo{
+				{Name: "url", Description: "broker URL (default " + archive.DefaultBGPKITBrokerURL + ")"},
+			}, fetchOptions...)},
+		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
+			bo := archive.BGPKITOptions{URL: last(o, "url")}
+			var err error
+			if bo.HTTP, err = httpOptions(o); err != nil {
+				return nil, err
+			}
+			idx, err := archive.NewBGPKITBroker(bo)
+			if err != nil {
+				return nil, fmt.Errorf("bgpkit: %w", err)
+			}
+			return newArchiveDI(s, "bgpkit", idx, o)
+		},
+	})
+	register(&diSpec{
+		info: DataInterfaceInfo{Name: "archive", Description: "Find dumps in the RIS and RouteViews archives themselves (directory listings, no broker), or in a local mirror laid out like them",
+			Options: append([]OptionInfo{
+				{Name: "base", Description: "one root holding both archives' trees: a mirror path, file:// or http(s) URL"},
+				{Name: "ris-base", Description: "RIS root (default " + archive.DefaultRISBase + ")"},
+				{Name: "routeviews-base", Description: "RouteViews root (default " + archive.DefaultRouteViewsBase + ")"},
+				{Name: "collectors-file", Description: "replaces the built-in collector list: 'project collector [path]' lines"},
+			}, fetchOptions...)},
+		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
+			ao := archive.ArchiveOptions{Base: last(o, "base"), RISBase: last(o, "ris-base"),
+				RouteViewsBase: last(o, "routeviews-base"), CollectorsFile: last(o, "collectors-file")}
+			var err error
+			if ao.HTTP, err = httpOptions(o); err != nil {
+				return nil, err
+			}
+			idx, err := archive.NewArchiveIndex(ao)
+			if err != nil {
+				return nil, fmt.Errorf("archive: %w", err)
+			}
+			return newArchiveDI(s, "archive", idx, o)
+		},
+	})
+}
+
+func httpOptions(o map[string][]string) (archive.HTTPOptions, error) {
+	var h archive.HTTPOptions
+	if v := last(o, "timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return h, fmt.Errorf("timeout %q: want a duration such as 30s", v)
+		}
+		h.ConnectTimeout, h.ReadTimeout = d, d
+	}
+	if v := last(o, "retries"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return h, fmt.Errorf("retries %q: want a number of attempts, at least 1", v)
+		}
+		h.Attempts = n
+	}
+	return h, nil
+}
+
+func parseBool(name, v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s %q: want true or false", name, v)
+	}
+	return b, nil
+}
+
+// archiveDI lists dumps through an archive.Index (once, or live through a
+// Poller) and reads them through a Fetcher.
+type archiveDI struct {
+	s       *Stream
+	name    string
+	idx     archive.Index
+	q       archive.Query
+	fetch   *archive.Fetcher
+	poller  *archive.Poller
+	done    bool
+	streams atomic.Int64 // stream resources skipped
+}
+
+func newArchiveDI(s *Stream, name string, idx archive.Index, o map[string][]string) (dataInterface, error) {
+	c := &s.cfg
+	fo := archive.FetchOptions{CacheDir: last(o, "cache-dir")}
+	var err error
+	if fo.CacheOnly, err = parseBool("cache-only", last(o, "cache-only")); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if fo.HTTP, err = httpOptions(o); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if v := last(o, "prefetch"); v != "" {
+		if fo.Prefetch, err = strconv.Atoi(v); err != nil || fo.Prefetch < 0 {
+			return nil, fmt.Errorf("%s: prefetch %q: want a number of dumps", name, v)
+		}
+	}
+	f, err := archive.NewFetcher(fo)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	q := archive.Query{Projects: c.projects, Collectors: c.colls, Types: c.types, RIBPeriod: c.ribPeriod}
+	for _, w := range c.windows {
+		q.Windows = append(q.Windows, archive.Window{Start: w.Start, End: w.End})
+	}
+	if len(q.Windows) == 0 {
+		// As bgpreader: no window means live, from now on.
+		q.Windows = []archive.Window{{Start: c.now().UTC().Truncate(time.Second)}}
+	}
+	d := &archiveDI{s: s, name: name, idx: idx, q: q, fetch: f}
+	if s.live() || len(c.windows) == 0 {
+		d.poller, err = archive.NewPoller(idx, q, archive.PollerOptions{Logger: c.log})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return d, nil
+}
+
+func (d *archiveDI) poll(ctx context.Context) ([]*resource, bool, error) {
+	if d.done {
+		return nil, true, nil
+	}
+	var dumps []archive.Dump
+	var err error
+	if d.poller != nil {
+		dumps, err = d.poller.Next(ctx)
+	} else {
+		dumps, err = d.idx.Find(ctx, d.q)
+		d.done = true
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", d.name, err)
+	}
+	var files []archive.Dump
+	var out []*resource
+	for _, dm := range dumps {
+		if dm.IsStream() {
+			if d.streams.Add(1) == 1 {
+				d.s.warnf("%s lists stream resources (%s): live streams are not read by this data interface yet", d.name, dm.URL)
+			}
+			continue
+		}
+		files = append(files, dm)
+		out = append(out, d.resource(dm))
+	}
+	d.fetch.Prefetch(ctx, files)
+	return out, d.done, nil
+}
+
+func (d *archiveDI) resource(dm archive.Dump) *resource {
+	rt := decode.RecordUpdate
+	if dm.Type == archive.TypeRIBs {
+		rt = decode.RecordRIB
+	}
+	s := d.s
+	r := &resource{Name: dm.URL, Project: dm.Project, Collector: dm.Collector, Type: rt,
+		InitialTime: dm.Start.Unix(), Duration: int64(dm.Duration / time.Second), DumpTime: dm.Start.Unix(), Format: dm.Format}
+	r.open = func(ctx context.Context, small bool) (ingest.Source, error) {
+		rc, err := d.fetch.Open(ctx, dm)
+		if err != nil {
+			return nil, err
+		}
+		src, err := ingest.NewFileSource(rc, s.fileOptions(r, small))
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		return &closingSource{FileSource: src, c: rc}, nil
+	}
+	return r
+}
+
+// Close stops the fetcher's downloads.
+func (d *archiveDI) Close() error { return d.fetch.Close() }
+
+// closingSource is a file source that closes its input with itself.
+type closingSource struct {
+	*ingest.FileSource
+	c io.Closer
+}
+
+func (c *closingSource) Close() error {
+	return errors.Join(c.FileSource.Close(), c.c.Close())
+}
