@@ -137,7 +137,7 @@ func TestLenientVariants(t *testing.T) {
 		{name: "2025 withdrawal, FQDN host, 3 decimals, empty arrays", msg: wd2025, coll: "rrc25", time: 1740561857910000,
 			keys: []string{"1740561857910000|W|2606:6dc0:1301::1|13781|2605:de00:bb::/48"}},
 		{name: "origin IGP upper case, communities, MED, aggregator, AS_SET, two next hops",
-			msg: `{"type":"ris_message","data":{"timestamp":1700000000.5,"peer":"2001:db8::1","peer_asn":"64500","id":"80.249.210.78-0183e89f5016000b","host":"rrc03.ripe.net","type":"UPDATE","path":[64500,64501,[64510,64511]],"community":[[64500,1],[65535,65281]],"origin":"IGP","med":20,"aggregator":"64511:192.0.2.9","announcements":[{"next_hop":"2001:db8::1,fe80::1","prefixes":["2001:db8:1::/48"]},{"next_hop":"2001:db8::2","prefixes":["2001:db8:2::/48","eor"]}],"withdrawals":["2001:db8:9::/48"]}}`,
+			msg:  `{"type":"ris_message","data":{"timestamp":1700000000.5,"peer":"2001:db8::1","peer_asn":"64500","id":"80.249.210.78-0183e89f5016000b","host":"rrc03.ripe.net","type":"UPDATE","path":[64500,64501,[64510,64511]],"community":[[64500,1],[65535,65281]],"origin":"IGP","med":20,"aggregator":"64511:192.0.2.9","announcements":[{"next_hop":"2001:db8::1,fe80::1","prefixes":["2001:db8:1::/48"]},{"next_hop":"2001:db8::2","prefixes":["2001:db8:2::/48","eor"]}],"withdrawals":["2001:db8:9::/48"]}}`,
 			coll: "rrc03", time: 1700000000500000,
 			keys: []string{
 				"1700000000500000|W|2001:db8::1|64500|2001:db8:9::/48",
