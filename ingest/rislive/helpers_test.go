@@ -74,6 +74,21 @@ func batchKeys(b *decode.Batch, key func(*decode.Elem) string) []string {
 // BGP4MP(_ET) MESSAGE_AS4 record in order (the records Derive writes one
 // line each for), the keys of its elems.
 func mrtKeys(tb testing.TB, rel string, key func(*decode.Elem) string) [][]string {
+	var out [][]string
+	for _, r := range mrtRecords(tb, rel, key) {
+		out = append(out, r.keys)
+	}
+	return out
+}
+
+// mrtRecord is one MESSAGE_AS4 record as package mrt reads it.
+type mrtRecord struct {
+	time int64 // µs
+	keys []string
+}
+
+// mrtRecords is mrtKeys with the records' times.
+func mrtRecords(tb testing.TB, rel string, key func(*decode.Elem) string) []mrtRecord {
 	tb.Helper()
 	f, err := os.Open(corpus.Path(tb, rel))
 	if err != nil {
@@ -86,7 +101,7 @@ func mrtKeys(tb testing.TB, rel string, key func(*decode.Elem) string) [][]strin
 	}
 	defer rd.Close()
 	el := mrt.NewElementor()
-	var out [][]string
+	var out []mrtRecord
 	var elems []decode.Elem
 	for {
 		raw, err := rd.Next()
@@ -105,7 +120,7 @@ func mrtKeys(tb testing.TB, rel string, key func(*decode.Elem) string) [][]strin
 		for i := range elems {
 			keys = append(keys, key(&elems[i]))
 		}
-		out = append(out, keys)
+		out = append(out, mrtRecord{time: rec.Time, keys: keys})
 	}
 }
 

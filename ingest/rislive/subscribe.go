@@ -137,19 +137,18 @@ func (s Subscribe) build(limit int, raw bool) []Subscription {
 	types := s.types()
 	groups := s.prefixGroups()
 	n := func() int { return max(len(hosts), 1) * max(len(peers), 1) * max(len(types), 1) * max(len(groups), 1) }
-	if n() > limit {
+	// Widen (drop a field, or merge the prefix groups) until the
+	// combinations fit; a field with one value multiplies nothing.
+	if n() > limit && len(peers) > 1 {
 		peers = nil
 	}
 	if n() > limit && len(groups) > 1 {
 		groups = mergeGroups(groups)
 	}
-	if n() > limit {
-		groups = nil
-	}
-	if n() > limit {
+	if n() > limit && len(hosts) > 1 {
 		hosts = nil
 	}
-	if n() > limit {
+	if n() > limit && len(types) > 1 {
 		types = nil
 	}
 	var out []Subscription

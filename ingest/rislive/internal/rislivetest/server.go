@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,6 +33,9 @@ const (
 	// text as the close reason, without a ris_error (on the firehose it is
 	// a SlowConsumer).
 	SlowConsumerCloseFrame
+	// Stall makes the connection go silent and stop answering pings (a
+	// dead peer) while staying open; the next connection goes on.
+	Stall
 )
 
 // Event is something the server does when it reaches line At of its
@@ -222,8 +226,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var dead atomic.Bool
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		OnPingReceived: func(context.Context, []byte) bool { return !s.IgnorePings },
+		OnPingReceived: func(context.Context, []byte) bool { return !s.IgnorePings && !dead.Load() },
 	})
 	if err != nil {
 		return
@@ -272,6 +277,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			case SlowConsumerCloseFrame:
 				s.cut(ev)
 				c.Close(websocket.StatusPolicyViolation, SlowConsumerMessage)
+			case Stall:
+				dead.Store(true)
+				s.cut(ev)
+				<-ctx.Done()
 			default:
 				s.cut(ev)
 			}
@@ -319,6 +328,11 @@ func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request) {
 				s.cut(ev)
 				_ = rc.Flush()
 				return // a clean end of the body
+			case Stall:
+				s.cut(ev)
+				_ = rc.Flush()
+				<-ctx.Done()
+				return
 			case DropMidLine:
 				s.mu.Lock()
 				if s.pos < len(s.Lines) {
