@@ -402,9 +402,14 @@ func (w *wsConn) read(ctx context.Context) (int64, error) {
 	if c.cfg.pingEvery > 0 {
 		go w.keepalive(cctx, cancel)
 	}
+	// Reads get a context that never ends, and the connection is closed
+	// when cctx ends instead: websocket.Conn sets up a timer per frame for
+	// a context that can end, which would cost allocations per message.
+	stop := context.AfterFunc(cctx, func() { w.conn.CloseNow() })
+	defer stop()
 	var got int64
 	for {
-		_, r, err := w.conn.Reader(cctx)
+		_, r, err := w.conn.Reader(context.Background())
 		if err == nil {
 			c.wsBuf, err = readAll(r, c.wsBuf[:0])
 		}

@@ -557,21 +557,14 @@ var errFieldType = errors.New("unexpected JSON type")
 func (d *Decoder) jsonUpdate(b *decode.Batch, ri int32, msg []byte, peer netip.Addr, asn uint32, t int64) (string, error) {
 	f := &d.f
 	if f.withdrawals.kind == '[' {
-		it, _ := newElements(msg, f.withdrawals)
+		it, _ := d.prefixes(msg, f.withdrawals)
 		for {
-			v, ok, err := it.next()
+			p, ok, err := it.next()
 			if err != nil {
 				return "withdrawals", err
 			}
 			if !ok {
 				break
-			}
-			p, eor, err := d.prefix(msg, v)
-			if err != nil {
-				return "withdrawals", err
-			}
-			if eor {
-				continue
 			}
 			e := b.NewElem(ri)
 			e.Type, e.Time, e.PeerIP, e.PeerASN, e.Prefix = decode.ElemWithdrawal, t, peer, asn, p
@@ -619,24 +612,17 @@ func (d *Decoder) jsonUpdate(b *decode.Batch, ri int32, msg []byte, peer netip.A
 		if err != nil {
 			return "next_hop", err
 		}
-		pit, err := newElements(msg, pfx)
+		pit, err := d.prefixes(msg, pfx)
 		if err != nil {
 			return "prefixes", err
 		}
 		for {
-			v, ok, err := pit.next()
+			p, ok, err := pit.next()
 			if err != nil {
 				return "prefixes", err
 			}
 			if !ok {
 				break
-			}
-			p, eor, err := d.prefix(msg, v)
-			if err != nil {
-				return "prefixes", err
-			}
-			if eor {
-				continue
 			}
 			if a == nil {
 				a = b.NewAttrs()
@@ -653,6 +639,35 @@ func (d *Decoder) jsonUpdate(b *decode.Batch, ri int32, msg []byte, peer netip.A
 			e := b.NewElem(ri)
 			e.Type, e.Time, e.PeerIP, e.PeerASN, e.Prefix = decode.ElemAnnouncement, t, peer, asn, p
 			e.NextHop, e.Attrs = hop, a
+		}
+	}
+}
+
+// prefixList iterates an array of prefix strings, skipping "eor".
+type prefixList struct {
+	d   *Decoder
+	msg []byte
+	it  elements
+}
+
+func (d *Decoder) prefixes(msg []byte, v value) (prefixList, error) {
+	it, err := newElements(msg, v)
+	return prefixList{d: d, msg: msg, it: it}, err
+}
+
+// next returns the next prefix; ok is false at the end.
+func (l *prefixList) next() (p netip.Prefix, ok bool, err error) {
+	for {
+		v, ok, err := l.it.next()
+		if err != nil || !ok {
+			return p, false, err
+		}
+		p, eor, err := l.d.prefix(l.msg, v)
+		if err != nil {
+			return p, false, err
+		}
+		if !eor {
+			return p, true, nil
 		}
 	}
 }

@@ -262,6 +262,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	case <-ctx.Done():
 		return
 	}
+	stop := context.AfterFunc(ctx, func() { c.CloseNow() })
+	defer stop()
 	for {
 		line, ev, ok := s.next()
 		if !ok {
@@ -286,7 +288,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			}
 			return // deferred CloseNow drops the connection
 		}
-		if err := c.Write(ctx, websocket.MessageText, line); err != nil {
+		// (context.Background: a Write with a context that can end costs
+		// a timer per message; the connection is closed when ctx ends.)
+		if err := c.Write(context.Background(), websocket.MessageText, line); err != nil {
 			return
 		}
 	}
