@@ -358,8 +358,10 @@ func TestSubscribe(t *testing.T) {
 // timeout on the firehose — and the client reconnects and reads on,
 // losing nothing the server did not cut.
 func TestKeepalive(t *testing.T) {
-	r := makeReplay(t)
-	lines := r.lines[:300]
+	var lines [][]byte
+	for i := range 300 {
+		lines = append(lines, []byte(strings.Replace(synthUpdate, "1568279796.63", fmt.Sprint(1568279796+i), 1)))
+	}
 	for _, tc := range []struct {
 		name     string
 		firehose bool
@@ -374,17 +376,12 @@ func TestKeepalive(t *testing.T) {
 			if tc.firehose {
 				url = srv.FirehoseURL()
 			}
-			c, err := New(url, fast(WithPing(20*time.Millisecond, 20*time.Millisecond, 2), WithIdleTimeout(100*time.Millisecond))...)
+			c, err := New(url, fast(WithPing(50*time.Millisecond, 100*time.Millisecond, 2), WithIdleTimeout(200*time.Millisecond))...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			records := 0
-			for _, rec := range r.rec[:300] {
-				if rec >= 0 {
-					records++
-				}
-			}
+			records := len(lines)
 			got := collect(t, c, records, 20*time.Second)
 			var drops []*GapError
 			for _, g := range got.gaps {
@@ -396,6 +393,10 @@ func TestKeepalive(t *testing.T) {
 			st := c.Stats()
 			if got.records != records || len(drops) != 1 || !errors.Is(drops[0], tc.cause) || st.Reconnects != 1 {
 				t.Fatalf("%d records (want %d), drops %v, stats %+v", got.records, records, drops, st)
+			}
+			// The gap lies between the messages of the two connections.
+			if from, to := time.Unix(1568279796+149, 0), time.Unix(1568279796+150, 0); !drops[0].From.Equal(from) || !drops[0].To.Equal(to) {
+				t.Errorf("gap %v, want from %v to %v", drops[0], from, to)
 			}
 			if !tc.firehose && st.MissedPongs != 2 {
 				t.Errorf("missed pongs %d, want 2", st.MissedPongs)

@@ -62,11 +62,15 @@ func (d *Decoder) Stats() Stats { return d.c.snapshot() }
 // Offset set to offset. Everything appended is owned by b; msg is not
 // retained.
 //
-// A ris_message becomes one record (project "ris-live", collector from
-// "host", time from "timestamp") and its elems; one whose BGP message is
+// A ris_message becomes one record (project "ris-live" or WithProject's,
+// collector from "host" cut at its first dot, time from "timestamp", type
+// update) and its elems, which carry the peer address and ASN. The BGP
+// message in "raw" decides what it holds when present (an UPDATE gives
+// elems; OPEN, NOTIFICATION, KEEPALIVE and ROUTE-REFRESH none); without
+// "raw", the message type and the JSON fields do. One whose BGP message is
 // damaged becomes a record with status corrupted-record holding the elems
-// decoded before the damage, and one of an unknown type a record with
-// status unsupported. Decode returns nil for those, and for the messages
+// decoded before the damage, and one of an unknown type without "raw" a
+// record with status unsupported. Decode returns nil for those, and for the messages
 // without BGP data (pong, ris_subscribe_ok, ris_rrc_list, unknown envelope
 // types), which append nothing.
 //

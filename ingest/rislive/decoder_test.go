@@ -211,11 +211,19 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// synthUpdate is a RIS Live UPDATE (documentation addresses) whose "raw"
+// announces 192.0.2.0/24 with AS path 64496 64511.
+const synthUpdate = `{"type":"ris_message","data":{"timestamp":1568279796.63,"peer":"192.0.2.1","peer_asn":"64496","id":"21-192-0-2-1-11188782","host":"rrc21","type":"UPDATE","path":[64496,64511],"origin":"IGP","announcements":[{"next_hop":"192.0.2.1","prefixes":["192.0.2.0/24"]}],"raw":"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF003302000000184001010040020A02020000FBF00000FBFF400304C000020118C00002"}}`
+
 // TestDecodeDamage feeds messages that cannot be read, or whose BGP message
 // is damaged, and checks how each is reported.
 func TestDecodeDamage(t *testing.T) {
-	sample := bytes.SplitN(corpus.Read(t, sampleFile), []byte("\n"), 2)[0]
-	replace := func(old, new string) string { return strings.Replace(string(sample), old, new, 1) }
+	replace := func(old, new string) string {
+		if !strings.Contains(synthUpdate, old) {
+			t.Fatalf("%s not in the message", old)
+		}
+		return strings.Replace(synthUpdate, old, new, 1)
+	}
 	const good = `{"type":"ris_message","data":{"timestamp":1700000000,"peer":"192.0.2.1","peer_asn":"64500","host":"rrc00","type":"KEEPALIVE"}}`
 	tests := []struct {
 		name, msg string
@@ -241,9 +249,11 @@ func TestDecodeDamage(t *testing.T) {
 		{name: "bad peer", msg: strings.Replace(good, `192.0.2.1`, `192.0.2.999`, 1), bad: "peer"},
 		{name: "bad peer_asn", msg: strings.Replace(good, `"64500"`, `"4294967296"`, 1), bad: "peer_asn"},
 		{name: "raw not hex", msg: replace(`"raw":"FF`, `"raw":"ZZ`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
-		{name: "raw odd length", msg: replace(`1C0"`, `1C"`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
-		{name: "raw cut short of its BGP length", msg: replace(`1C0"`, `"`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
-		{name: "raw BGP type 9", msg: replace(`005B02`, `005B09`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
+		{name: "raw odd length", msg: replace(`0002"`, `002"`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
+		{name: "raw cut short of its BGP length", msg: replace(`18C00002"`, `"`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
+		{name: "raw NLRI cut inside the second prefix: the first one is kept", msg: strings.Replace(replace(`003302`, `003402`), `18C00002"`, `18C0000220"`, 1),
+			status: decode.StatusCorruptedRecord, elems: 1, stat: func(s Stats) int64 { return s.Corrupted }},
+		{name: "raw BGP type 9", msg: replace(`003302`, `003309`), status: decode.StatusCorruptedRecord, stat: func(s Stats) int64 { return s.Corrupted }},
 		{name: "unknown ris_message type", msg: strings.Replace(good, `KEEPALIVE`, `ROUTE_REFRESH_2`, 1), status: decode.StatusUnsupported, stat: func(s Stats) int64 { return s.Unsupported }},
 		{name: "unknown envelope type", msg: `{"type":"ris_rrc_list_v9","data":["rrc00"]}`, stat: func(s Stats) int64 { return s.Ignored }},
 		{name: "pong", msg: `{"type":"pong","data":null}`, stat: func(s Stats) int64 { return s.Ignored }},

@@ -12,10 +12,10 @@ import (
 	"github.com/bgp-connector/bgp-connector/ingest/rislive"
 )
 
-// A message as RIS Live sends it (libbgpstream's sample of 2019): the
-// UPDATE is decoded from "raw".
+// A message as RIS Live sends it (documentation addresses): the UPDATE is
+// decoded from "raw", the BGP message in hex.
 func ExampleDecoder() {
-	msg := []byte(`{"type":"ris_message","data":{"timestamp":1553627987.89,"peer":"72.22.223.9","peer_asn":"11708","id":"72.22.223.9-1553627987.89-1829343","raw":"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF005B020000004040010100400232020C00002DBC00007D61000005130000CC6000040361000403610004036100040361000403610000CF01000418C1000418C14003044816DF09172DA1C0","host":"rrc00","type":"UPDATE","path":[11708,32097,1299,52320,263009,263009,263009,263009,263009,52993,268481,268481],"origin":"igp","announcements":[{"next_hop":"72.22.223.9","prefixes":["45.161.192.0/23"]}]}}`)
+	msg := []byte(`{"type":"ris_message","data":{"timestamp":1568279796.63,"peer":"192.0.2.1","peer_asn":"64496","id":"21-192-0-2-1-11188782","host":"rrc21","type":"UPDATE","path":[64496,64511],"origin":"IGP","announcements":[{"next_hop":"192.0.2.1","prefixes":["192.0.2.0/24"]}],"raw":"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF003302000000184001010040020A02020000FBF00000FBFF400304C000020118C00002"}}`)
 	d := rislive.NewDecoder()
 	var b decode.Batch
 	b.Reset()
@@ -28,7 +28,7 @@ func ExampleDecoder() {
 		fmt.Println(r.Project, r.Collector, r.Time, string(e.Type.Char()), e.PeerIP, e.PeerASN, e.Prefix, e.NextHop, e.Attrs.ASPath.String())
 	}
 	// Output:
-	// ris-live rrc00 1553627987890000 A 72.22.223.9 11708 45.161.192.0/23 72.22.223.9 11708 32097 1299 52320 263009 263009 263009 263009 263009 52993 268481 268481
+	// ris-live rrc21 1568279796630000 A 192.0.2.1 64496 192.0.2.0/24 192.0.2.1 64496 64511
 }
 
 // Reading the live feed of one collector until Ctrl-C. The subscription
