@@ -507,7 +507,9 @@ func (c *Client) dialHTTP(ctx context.Context) (conn, error) {
 		cancel(nil)
 		return nil, &DialError{URL: c.url, Err: err}
 	}
-	req.Header.Set("X-RIS-Subscribe", c.hdr)
+	if c.hdr != "{}" { // no filter: the whole firehose
+		req.Header.Set("X-RIS-Subscribe", c.hdr)
+	}
 	req.Header.Set("Accept", "application/x-ndjson, application/json")
 	t := time.AfterFunc(dialTimeout, func() { cancel(errors.New("no response headers")) })
 	resp, err := c.hc.Do(req)
