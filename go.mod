@@ -3,6 +3,7 @@ module github.com/bgp-connector/bgp-connector
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/gofrs/flock v0.13.2
 	github.com/klauspost/compress v1.20.3
 	github.com/linkedin/goavro/v2 v2.15.0
