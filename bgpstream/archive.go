@@ -214,7 +214,7 @@ func (d *archiveDI) resource(dm archive.Dump) *resource {
 			rc.Close()
 			return nil, err
 		}
-		return &closingSource{FileSource: src, c: rc}, nil
+		return &closingSource{inner: src, c: rc}, nil
 	}
 	return r
 }
@@ -222,12 +222,28 @@ func (d *archiveDI) resource(dm archive.Dump) *resource {
 // Close stops the fetcher's downloads.
 func (d *archiveDI) Close() error { return d.fetch.Close() }
 
-// closingSource is a file source that closes its input with itself.
+// closingSource is a source that closes its input with itself.
 type closingSource struct {
-	*ingest.FileSource
-	c io.Closer
+	inner ingest.Source
+	c     io.Closer
+}
+
+func (c *closingSource) Next(ctx context.Context, b *decode.Batch) error { return c.inner.Next(ctx, b) }
+
+func (c *closingSource) NextN(ctx context.Context, b *decode.Batch, maxElems, maxRecords int) error {
+	if s, ok := c.inner.(sizedSource); ok {
+		return s.NextN(ctx, b, maxElems, maxRecords)
+	}
+	return c.inner.Next(ctx, b)
+}
+
+func (c *closingSource) Stats() ingest.FileStats {
+	if s, ok := c.inner.(statsSource); ok {
+		return s.Stats()
+	}
+	return ingest.FileStats{}
 }
 
 func (c *closingSource) Close() error {
-	return errors.Join(c.FileSource.Close(), c.c.Close())
+	return errors.Join(c.inner.Close(), c.c.Close())
 }

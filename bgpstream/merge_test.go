@@ -11,6 +11,7 @@ import (
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
 // fakeSource yields records at the given times (seconds), two per batch,
@@ -176,5 +177,33 @@ func TestNewOptionErrors(t *testing.T) {
 	}
 	if !s.live() {
 		t.Error("an interval without an end does not make the stream live")
+	}
+}
+
+// TestRISLiveFile reads the real RIS Live sample through singlefile with
+// upd-type=ris-live, as bgpreader does: its UPDATE and its peer state
+// become elems labelled with the collector the messages name, and its bad
+// last line is damage, not an end.
+func TestRISLiveFile(t *testing.T) {
+	p := corpus.Path(t, "libbgpstream/ris-live-stream.json")
+	var damage []string
+	s, err := New(DataInterface("singlefile"), DataInterfaceOption("singlefile", "upd-file", p),
+		DataInterfaceOption("singlefile", "upd-type", "ris-live"), OnDamage(func(d *Damage) { damage = append(damage, d.Error()) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for e, err := range s.Elems(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, fmt.Sprintf("%c %s %s", e.Type.Char(), e.Record.Project, e.Record.Collector))
+	}
+	slices.Sort(types)
+	if want := []string{"A singlefile rrc00", "S singlefile rrc01"}; !slices.Equal(types, want) { // the hosts of the sample
+		t.Errorf("elems %q, want %q", types, want)
+	}
+	if len(damage) != 1 || !strings.Contains(damage[0], "ris-live-stream.json") {
+		t.Errorf("damage %q, want the bad last line named", damage)
 	}
 }

@@ -107,6 +107,7 @@ type KafkaSource struct {
 
 	poll   Polled
 	pi, ri int // next partition and record of poll
+	pos    map[TopicPartition]int64 // next offset to read, per partition
 
 	mu   sync.Mutex
 	decs map[TopicPartition]ValueDecoder
@@ -131,7 +132,7 @@ func NewKafkaSource(base []kgo.Opt, o KafkaOptions) (*KafkaSource, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	s := &KafkaSource{o: o, log: o.Log.With("task", o.Task), decs: map[TopicPartition]ValueDecoder{}}
+	s := &KafkaSource{o: o, log: o.Log.With("task", o.Task), decs: map[TopicPartition]ValueDecoder{}, pos: map[TopicPartition]int64{}}
 	hooks := Hooks{Assigned: s.assigned, Revoked: s.revoked}
 	var err error
 	if o.TransactionalID != "" {
@@ -198,6 +199,12 @@ func (s *KafkaSource) revoked(m map[string][]int32) {
 	}
 }
 
+// Position returns the offset after the last record Next read from a
+// partition (0 before any). It is to be called from Next's goroutine.
+func (s *KafkaSource) Position(topic string, partition int32) int64 {
+	return s.pos[TopicPartition{topic, partition}]
+}
+
 // Decoder returns the decoder of a partition, making it if needed.
 func (s *KafkaSource) Decoder(topic string, partition int32) ValueDecoder {
 	tp := TopicPartition{Topic: topic, Partition: partition}
@@ -250,6 +257,7 @@ func (s *KafkaSource) fill(ctx context.Context, b *decode.Batch, p *Partition) (
 	for s.ri < len(p.Records) && len(b.Records) < BatchRecords && len(b.Elems) < BatchElems {
 		r := p.Records[s.ri]
 		s.ri++
+		s.pos[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
 		var pend *Pending
 		if s.g != nil {
 			if pend = s.g.Begin(&s.poll, r); pend == nil {
