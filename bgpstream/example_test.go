@@ -102,5 +102,7 @@ func ExampleDataInterfaces() {
 	// broker     7 options
 	// csvfile    1 options
 	// files      2 options
+	// kafka      8 options
+	// ris-live   2 options
 	// singlefile 4 options
 }
