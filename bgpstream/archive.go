@@ -21,6 +21,7 @@ var fetchOptions = []OptionInfo{
 	{Name: "prefetch", Description: "dumps downloaded ahead while earlier ones are decoded (default 2)"},
 	{Name: "timeout", Description: "connect and idle read timeout of a download, e.g. 30s (default 10s connect, 30s read)"},
 	{Name: "retries", Description: "attempts per download or request before giving up (default 5)"},
+	{Name: "poll-interval", Description: "live mode: wait between polls for new dumps, doubling after 10 empty polls up to 150s (default 20s, libbgpstream's)"},
 }
 
 func init() {
@@ -118,14 +119,16 @@ func parseBool(name, v string) (bool, error) {
 // archiveDI lists dumps through an archive.Index (once, or live through a
 // Poller) and reads them through a Fetcher.
 type archiveDI struct {
-	s       *Stream
-	name    string
-	idx     archive.Index
-	q       archive.Query
-	fetch   *archive.Fetcher
-	poller  *archive.Poller
-	done    bool
-	streams atomic.Int64 // stream resources skipped
+	s      *Stream
+	name   string
+	idx    archive.Index
+	q      archive.Query
+	fetch  *archive.Fetcher
+	poller *archive.Poller
+	// cacheIdx lists the cache: the fallback when the index is unreachable.
+	cacheIdx *archive.CacheIndex
+	done     bool
+	streams  atomic.Int64 // stream resources skipped
 }
 
 func newArchiveDI(s *Stream, name string, idx archive.Index, o map[string][]string) (dataInterface, error) {
@@ -156,8 +159,26 @@ func newArchiveDI(s *Stream, name string, idx archive.Index, o map[string][]stri
 		q.Windows = []archive.Window{{Start: c.now().UTC().Truncate(time.Second)}}
 	}
 	d := &archiveDI{s: s, name: name, idx: idx, q: q, fetch: f}
-	if s.live() || len(c.windows) == 0 {
-		d.poller, err = archive.NewPoller(idx, q, archive.PollerOptions{Logger: c.log})
+	if fo.CacheDir != "" {
+		ci, err := archive.NewCacheIndex(fo.CacheDir)
+		switch {
+		case fo.CacheOnly && err != nil:
+			return nil, fmt.Errorf("%s: cache-only: %w", name, err)
+		case fo.CacheOnly:
+			d.idx = ci // offline: the cache is the index
+		case err == nil:
+			d.cacheIdx = ci
+		}
+	}
+	if (s.live() || len(c.windows) == 0) && !fo.CacheOnly {
+		po := archive.PollerOptions{Logger: c.log}
+		if v := last(o, "poll-interval"); v != "" {
+			if po.Interval, err = time.ParseDuration(v); err != nil || po.Interval <= 0 {
+				return nil, fmt.Errorf("%s: poll-interval %q: want a duration such as 20s", name, v)
+			}
+			po.MaxInterval = max(po.Interval, 150*time.Second)
+		}
+		d.poller, err = archive.NewPoller(idx, q, po)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -176,6 +197,10 @@ func (d *archiveDI) poll(ctx context.Context) ([]*resource, bool, error) {
 	} else {
 		dumps, err = d.idx.Find(ctx, d.q)
 		d.done = true
+		if err != nil && d.cacheIdx != nil && ctx.Err() == nil {
+			d.s.warnf("%s: %v; reading what the cache holds for the window instead", d.name, err)
+			dumps, err = d.cacheIdx.Find(ctx, d.q)
+		}
 	}
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", d.name, err)

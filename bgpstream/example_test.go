@@ -97,9 +97,9 @@ func ExampleDataInterfaces() {
 		fmt.Printf("%-10s %d options\n", di.Name, len(di.Options))
 	}
 	// Output:
-	// archive    9 options
-	// bgpkit     6 options
-	// broker     7 options
+	// archive    10 options
+	// bgpkit     7 options
+	// broker     8 options
 	// csvfile    1 options
 	// files      2 options
 	// kafka      8 options

@@ -91,6 +91,9 @@ func (m *merger) pollAll(pending []bool) bool {
 		m.flushRun()
 		m.flushOut()
 		m.flushErrs()
+		if m.s.idle != nil && !m.stopped {
+			m.s.idle()
+		}
 		res, done, err := d.poll(m.ctx)
 		if err != nil {
 			if m.ctx.Err() != nil {
@@ -287,6 +290,7 @@ func (m *merger) closeReader(rd *reader) {
 	}
 	rd.stop()
 	m.s.openCount.Add(-1)
+	m.s.stats.done.Add(1)
 }
 
 // cleanup stops every input still open and waits for their goroutines,

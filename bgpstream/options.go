@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/filter"
+	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/mrt"
 )
 
@@ -38,6 +39,7 @@ type config struct {
 	failed    func(error)           // OnResourceError
 	readerOpt []mrt.ReaderOpt       // ReaderOptions
 	stdin     io.Reader             // Stdin
+	inputDone func(InputSummary)    // OnInputDone
 	problems  []string              // option errors found while applying
 	extra     []func(*Stream) error // hooks run by New (tests)
 }
@@ -213,3 +215,16 @@ var ErrNoInput = errors.New("nothing to read: give files, or a data interface wi
 
 // Stdin sets what the file name "-" reads (default os.Stdin).
 func Stdin(r io.Reader) Option { return func(c *config) { c.stdin = r } }
+
+// InputSummary is what one input of a stream read: its name and labels,
+// its counts, and the error that ended it early (nil when read to its
+// end).
+type InputSummary struct {
+	Name, Project, Collector string
+	Stats                    ingest.FileStats
+	Err                      error
+}
+
+// OnInputDone sets a function called as each input ends (from its reader
+// goroutine, concurrently), e.g. for a per-dump summary.
+func OnInputDone(fn func(InputSummary)) Option { return func(c *config) { c.inputDone = fn } }

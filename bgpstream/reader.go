@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/filter"
@@ -82,6 +83,9 @@ func (rd *reader) run(ctx context.Context, small bool) {
 	defer close(rd.items)
 	src, err := rd.r.open(ctx, small)
 	if err != nil {
+		if fn := rd.s.cfg.inputDone; fn != nil && ctx.Err() == nil {
+			fn(InputSummary{Name: rd.r.Name, Project: rd.r.Project, Collector: rd.r.Collector, Err: err})
+		}
 		rd.send(ctx, item{err: err})
 		return
 	}
@@ -117,8 +121,17 @@ func (rd *reader) run(ctx context.Context, small bool) {
 			err = io.EOF
 		}
 		if err != nil {
-			if st, ok := src.(statsSource); ok {
-				rd.s.addFileStats(st.Stats())
+			var st ingest.FileStats
+			if ss, ok := src.(statsSource); ok {
+				st = ss.Stats()
+				rd.s.addFileStats(st)
+			}
+			if fn := rd.s.cfg.inputDone; fn != nil && ctx.Err() == nil {
+				sum := InputSummary{Name: rd.r.Name, Project: rd.r.Project, Collector: rd.r.Collector, Stats: st}
+				if !errors.Is(err, io.EOF) {
+					sum.Err = err
+				}
+				fn(sum)
 			}
 			if !errors.Is(err, io.EOF) {
 				rd.send(ctx, item{err: err})
@@ -195,7 +208,7 @@ func recordTime(r *decode.Record) (int64, bool) {
 func (rd *reader) fetch(fail func(*reader, error)) {
 	rd.cur, rd.ri = nil, 0
 	for {
-		it, ok := <-rd.items
+		it, ok := rd.receive()
 		if !ok {
 			rd.eos = true
 			return
@@ -240,4 +253,30 @@ func (rd *reader) recycle(b *decode.Batch) {
 	case rd.free <- b:
 	default:
 	}
+}
+
+// receive takes the next item from the reader's goroutine. When none is
+// ready within 50 ms (a live input waiting for data), the stream's idle hook
+// runs first, so that what was read reaches its sink (Run flushes it).
+func (rd *reader) receive() (item, bool) {
+	select {
+	case it, ok := <-rd.items:
+		return it, ok
+	default:
+	}
+	idle := rd.s.idle
+	if idle == nil {
+		it, ok := <-rd.items
+		return it, ok
+	}
+	t := time.NewTimer(50 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case it, ok := <-rd.items:
+		return it, ok
+	case <-t.C:
+		idle()
+	}
+	it, ok := <-rd.items
+	return it, ok
 }

@@ -25,7 +25,16 @@ type Sink interface {
 // context's, or a failure of the stream itself.
 func (s *Stream) Run(ctx context.Context, sink Sink) error {
 	var werr error
+	s.idle = func() {
+		if werr == nil {
+			werr = sink.Flush(ctx) // a live stream waits: let what was read out
+		}
+	}
+	defer func() { s.idle = nil }()
 	for b, err := range s.Batches(ctx) {
+		if werr != nil {
+			break
+		}
 		if err != nil {
 			var re *ResourceError
 			if !errors.As(err, &re) {

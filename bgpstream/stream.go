@@ -33,6 +33,7 @@ type Stream struct {
 	nres      atomic.Int64 // resources queued
 	openCount atomic.Int64 // inputs open now
 	closed    atomic.Bool
+	idle      func() // called when the stream waits for input (Run: flush the sink)
 	mu        sync.Mutex
 	open      []*reader // readers started, for Close
 	ran       bool
@@ -377,8 +378,9 @@ func (d *Damage) Unwrap() error {
 // Stats count what a stream read.
 type Stats struct {
 	// Resources is the number of inputs (files, dumps) opened; Failed those
-	// that could not be read to their end.
-	Resources, Failed int64
+	// that could not be read to their end. Queued is the number of inputs
+	// the data interfaces gave so far, Done those read to their end.
+	Resources, Failed, Queued, Done int64
 	// Records and Elems count what the stream delivered (elems after the
 	// filter).
 	Records, Elems int64
@@ -396,9 +398,9 @@ type Stats struct {
 }
 
 type counters struct {
-	resources, failed, records, elems, corrupted, unsupported atomic.Int64
-	gaps, skipped, repairs, bytes, compressed                 atomic.Int64
-	anyCompressed                                             atomic.Bool
+	resources, failed, records, elems, corrupted, unsupported, done atomic.Int64
+	gaps, skipped, repairs, bytes, compressed                       atomic.Int64
+	anyCompressed                                                   atomic.Bool
 }
 
 // Stats returns the stream's counts so far (safe to call while iterating,
@@ -406,7 +408,8 @@ type counters struct {
 func (s *Stream) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		Resources: c.resources.Load(), Failed: c.failed.Load(), Records: c.records.Load(), Elems: c.elems.Load(),
+		Resources: c.resources.Load(), Failed: c.failed.Load(), Queued: s.nres.Load(), Done: c.done.Load(),
+		Records: c.records.Load(), Elems: c.elems.Load(),
 		Corrupted: c.corrupted.Load(), Unsupported: c.unsupported.Load(), Gaps: c.gaps.Load(),
 		BytesSkipped: c.skipped.Load(), LengthRepairs: c.repairs.Load(), Bytes: c.bytes.Load(),
 		CompressedBytes: c.compressed.Load(), Compressed: c.anyCompressed.Load(),

@@ -17,6 +17,8 @@ const (
 	exitOK    = 0 // success
 	exitError = 1 // the input could not be read or the job failed
 	exitUsage = 2 // bad flags, bad filter, bad configuration
+	// exitInterrupted: stopped cleanly by SIGINT or SIGTERM (128+SIGINT).
+	exitInterrupted = 130
 )
 
 // usageError marks an error as the caller's mistake (exit status 2).
@@ -39,6 +41,9 @@ func main() {
 	err := rootCmd.Execute()
 	if err == nil {
 		os.Exit(exitOK)
+	}
+	if errors.As(err, new(interrupted)) {
+		os.Exit(exitInterrupted)
 	}
 	fmt.Fprintln(os.Stderr, "bgp-connector:", err)
 	var ue usageError

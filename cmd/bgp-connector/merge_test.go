@@ -216,3 +216,14 @@ func TestReadMEqualsBGPDump(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	st := bgpstream.Stats{Queued: 10, Done: 4, CompressedBytes: 2_500_000, Elems: 120000}
+	if got, want := progressLine(st, 2*time.Second), "4/10 inputs, 2.5 MB, 120000 elems, 60000 elems/s, ETA 3s"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	st = bgpstream.Stats{Queued: 1, Done: 0, Elems: 10}
+	if got := progressLine(st, time.Second); strings.Contains(got, "ETA") {
+		t.Errorf("one input has no ETA: %q", got)
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -177,6 +179,7 @@ func runRead(cmd *cobra.Command, args []string) error {
 		Collector: readOpts.collector,
 		Type:      readOpts.typ,
 		Stream:    streamOpts,
+		Verbose:   readOpts.verbose,
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		return usageError{err}
@@ -188,12 +191,23 @@ func runRead(cmd *cobra.Command, args []string) error {
 		printHeaders(cmd.OutOrStdout(), cfg.Options)
 	}
 	start := time.Now()
-	sum, err := readInputs(cmd.Context(), &cfg, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	sum, err := readInputs(ctx, &cfg, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if readOpts.verbose {
 		sum.print(cmd.ErrOrStderr(), time.Since(start))
 	}
+	if ctx.Err() != nil {
+		return interrupted{} // what was read is printed; a live read ends here
+	}
 	return err
 }
+
+// interrupted is the error of a command stopped by SIGINT or SIGTERM after
+// a clean stop (exit status 130, no message).
+type interrupted struct{}
+
+func (interrupted) Error() string { return "interrupted" }
 
 // readStreamOptions turns the data interface and selection flags into
 // stream options.
@@ -311,6 +325,8 @@ type readConfig struct {
 	ReaderOpts []mrt.ReaderOpt
 	// Now, when set, replaces the clock that dates dumps (tests).
 	Now func() time.Time
+	// Verbose prints a line per input as it ends (-v).
+	Verbose bool
 }
 
 // readSummary counts what a read saw.
@@ -397,6 +413,20 @@ func readInputs(ctx context.Context, cfg *readConfig, names []string, stdin io.R
 		bgpstream.Warnings(func(msg string) { fmt.Fprintf(errOut, "warning: %s\n", msg) }),
 		bgpstream.ReaderOptions(cfg.ReaderOpts...),
 	}
+	if cfg.Verbose {
+		var mu sync.Mutex
+		opts = append(opts, bgpstream.OnInputDone(func(in bgpstream.InputSummary) {
+			mu.Lock()
+			defer mu.Unlock()
+			st := in.Stats
+			status := "read"
+			if in.Err != nil {
+				status = "FAILED"
+			}
+			fmt.Fprintf(errOut, "read: %s %s (%s %s): %d records (%d corrupted), %d gaps, %d bytes skipped, %d bytes (%s)\n",
+				status, in.Name, in.Project, in.Collector, st.Records, st.Corrupted, st.Gaps, st.BytesSkipped, st.CompressedBytes, st.Compression)
+		}))
+	}
 	if len(names) > 0 {
 		opts = append(opts, bgpstream.Files(names...))
 	}
@@ -463,13 +493,24 @@ func startProgress(w io.Writer, s *bgpstream.Stream) *progress {
 				fmt.Fprint(w, "\r\033[K")
 				return
 			case now := <-t.C:
-				st := s.Stats()
-				fmt.Fprintf(w, "\r\033[K%d inputs, %d records, %d elems, %.0f elems/s", st.Resources, st.Records, st.Elems,
-					float64(st.Elems)/now.Sub(start).Seconds())
+				fmt.Fprint(w, "\r\033[K"+progressLine(s.Stats(), now.Sub(start)))
 			}
 		}
 	}()
 	return p
+}
+
+// progressLine is the one-line progress of a read: inputs done of those
+// known, bytes read, elems and their rate, and for several inputs an ETA
+// from the inputs left.
+func progressLine(st bgpstream.Stats, elapsed time.Duration) string {
+	line := fmt.Sprintf("%d/%d inputs, %.1f MB, %d elems, %.0f elems/s", st.Done, st.Queued,
+		float64(st.CompressedBytes)/1e6, st.Elems, float64(st.Elems)/max(elapsed.Seconds(), 1e-3))
+	if st.Queued > 1 && st.Done > 0 && st.Done < st.Queued {
+		eta := time.Duration(float64(elapsed) * float64(st.Queued-st.Done) / float64(st.Done))
+		line += fmt.Sprintf(", ETA %s", eta.Round(time.Second))
+	}
+	return line
 }
 
 func (p *progress) stop() {
