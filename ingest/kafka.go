@@ -106,7 +106,7 @@ type KafkaSource struct {
 	log  *slog.Logger
 
 	poll   Polled
-	pi, ri int // next partition and record of poll
+	pi, ri int                      // next partition and record of poll
 	pos    map[TopicPartition]int64 // next offset to read, per partition
 
 	mu   sync.Mutex

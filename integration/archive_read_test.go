@@ -305,7 +305,9 @@ func TestReadArchiveLive(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	wait("the first dumps", func() bool { return strings.Contains(out.String(), "|rrc03|") && strings.Contains(out.String(), "|rrc15|") })
+	wait("the first dumps", func() bool {
+		return strings.Contains(out.String(), "|rrc03|") && strings.Contains(out.String(), "|rrc15|")
+	})
 	before := strings.Count(out.String(), "\n")
 	for _, p := range held {
 		srv.Publish(p)
