@@ -151,6 +151,11 @@ func StartEmbedded(port, partitions int, topics ...string) (*kfake.Cluster, stri
 // failure: the error names topic/partition/offset and the cause).
 func (c *Connector) Run(ctx context.Context) error {
 	cfg := c.cfg
+	if len(c.brokers) == 0 {
+		if err := cfg.NeedBrokers(); err != nil {
+			return err
+		}
+	}
 	if cfg.Embedded && len(c.brokers) == 0 {
 		cl, addr, err := StartEmbedded(cfg.EmbeddedPort, cfg.EmbeddedPartitions, cfg.Topics...)
 		if err != nil {

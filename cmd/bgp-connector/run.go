@@ -27,8 +27,13 @@ func init() {
 records, decodes and filters them, and publishes Avro elems on
 <output.topic.prefix>.{ribs,announcements,withdrawals,peerstates,stats}.
 An input offset is committed only after every elem derived from it is
-acknowledged. With bootstrap.servers=embedded (the default) it starts an
-in-process broker on loopback and logs its address.
+acknowledged.
+
+bootstrap.servers has no default: without it run exits with status 2 and
+says so. bootstrap.servers=embedded starts an in-process broker on loopback
+and logs its address; it keeps everything in memory and loses it on exit
+(bgp-connector broker runs one on its own, so connectors can restart
+against it).
 
 Configuration: a Kafka Connect style .properties file, then BGP_CONNECTOR_*
 environment variables (BGP_CONNECTOR_GROUP_ID sets group.id), then --set.
@@ -45,6 +50,9 @@ exits 0.`,
 			}
 			cfg, err := connector.LoadConfig(config, os.Environ(), sets)
 			if err != nil {
+				return usageError{err}
+			}
+			if err := cfg.NeedBrokers(); err != nil {
 				return usageError{err}
 			}
 			c, err := connector.New(cfg, log)
