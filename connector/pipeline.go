@@ -169,6 +169,9 @@ func (c *Connector) Run(ctx context.Context) error {
 	if len(c.brokers) == 0 {
 		c.brokers = cfg.BootstrapServers
 	}
+	if err := checkKafka(ctx, cfg, c.brokers); err != nil {
+		return err
+	}
 	base, err := ClientOpts(cfg, c.brokers, c.log)
 	if err != nil {
 		return err
@@ -178,13 +181,6 @@ func (c *Connector) Run(ctx context.Context) error {
 		return fmt.Errorf("producer: %w", err)
 	}
 	defer c.prod.Close()
-
-	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
-	err = c.prod.Ping(pctx)
-	pcancel()
-	if err != nil {
-		return fmt.Errorf("cannot reach Kafka at %v: %w", c.brokers, err)
-	}
 	if err := c.ensureTopics(ctx); err != nil {
 		return err
 	}
