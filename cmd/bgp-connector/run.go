@@ -52,9 +52,6 @@ exits 0.`,
 			if err != nil {
 				return usageError{err}
 			}
-			if err := cfg.NeedBrokers(); err != nil {
-				return usageError{err}
-			}
 			c, err := connector.New(cfg, log)
 			if err != nil {
 				var ce *connector.ConfigError
@@ -62,6 +59,11 @@ exits 0.`,
 					return usageError{err}
 				}
 				return err
+			}
+			// Checked after the other problems, so that it is the one
+			// message when it is the only one.
+			if err := cfg.NeedBrokers(); err != nil {
+				return usageError{err}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
