@@ -104,6 +104,7 @@ func (t *task) status() (string, string) {
 
 // assigned counts the task's partitions.
 func (t *task) assigned(m map[string][]int32) {
+	t.c.taskJoined(t.id) // metrics.go: readiness
 	for _, ps := range m {
 		t.held.Add(int32(len(ps)))
 	}
@@ -244,6 +245,7 @@ func (t *task) process(dec inputDecoder, r *kgo.Record, pend completion) error {
 		return nil
 	}
 	t.c.Stats.Errors.Add(1)
+	t.c.decodeError(err) // metrics.go
 	rerr := &RecordError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err}
 	if t.c.cfg.ErrorsTolerance != "all" {
 		pend.Fail()
