@@ -146,7 +146,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 		l1, ok1 := value(mfs, "bgp_connector_consumer_lag", "topic", "openbmp.bmp_raw", "partition", "1")
 		return ok0 && ok1 && l0 == 0 && l1 == 0
 	})
-	want := wantOutputs(vals)
+	want := kafkatest.DecodedOutputs(vals)
 	total := 0
 	for _, ty := range schema.Types() {
 		got, ok := value(mfs, "bgp_connector_output_records_total", "type", ty.Suffix(), "topic", c.Topics()[ty])

@@ -2,18 +2,8 @@ package connector
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,91 +14,17 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
-	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
-// testPKI is a CA with a server certificate for 127.0.0.1 and a client
-// certificate, generated for one test, with PEM files in a temporary
-// directory.
-type testPKI struct {
-	pool                      *x509.CertPool
-	server                    tls.Certificate
-	caFile, certFile, keyFile string
-}
-
-func newTestPKI(t testing.TB) *testPKI {
+func newPKI(t testing.TB) *kafkatest.PKI {
 	t.Helper()
-	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bgp-connector test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	p, err := kafkatest.NewPKI(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(serial int64, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "127.0.0.1"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	writePEM := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	p := &testPKI{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.caFile = writePEM("ca.crt", "CERTIFICATE", caDER)
-	sDER, sKey := issue(2, x509.ExtKeyUsageServerAuth)
-	p.server = tls.Certificate{Certificate: [][]byte{sDER}, PrivateKey: sKey}
-	cDER, cKey := issue(3, x509.ExtKeyUsageClientAuth)
-	p.certFile = writePEM("client.crt", "CERTIFICATE", cDER)
-	kDER, _ := x509.MarshalECPrivateKey(cKey)
-	p.keyFile = writePEM("client.key", "EC PRIVATE KEY", kDER)
 	return p
-}
-
-// clientTLS is the TLS configuration of the tests' own clients.
-func (p *testPKI) clientTLS(t testing.TB) *tls.Config {
-	cert, err := tls.LoadX509KeyPair(p.certFile, p.keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{RootCAs: p.pool, Certificates: []tls.Certificate{cert}}
-}
-
-// wantOutputs decodes the frames directly and counts the outputs per type.
-func wantOutputs(vals [][]byte) [schema.NumTypes]int {
-	var want [schema.NumTypes]int
-	d := openbmp.NewDecoder()
-	var res openbmp.Result
-	for _, v := range vals {
-		if d.Decode(v, &res) == nil {
-			for _, e := range res.Elems {
-				want[emit.TypeOf(e.Type)]++
-			}
-			want[schema.Stats] += len(res.Stats)
-		}
-	}
-	return want
 }
 
 // secureRun feeds the gobgpd frames to a secured broker with the test's own
@@ -132,7 +48,7 @@ func secureRun(t *testing.T, addr string, own []kgo.Opt, sets ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := wantOutputs(vals); got != want || want[schema.Announcements] == 0 {
+	if want := kafkatest.DecodedOutputs(vals); got != want || want[schema.Announcements] == 0 {
 		t.Fatalf("outputs %v, direct decode %v", got, want)
 	}
 }
@@ -216,36 +132,40 @@ func TestSASLMechanisms(t *testing.T) {
 // client certificate when the broker requires one, and with SASL on top;
 // a CA that did not sign the broker's certificate is one clear error.
 func TestTLS(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := newPKI(t)
 	start := func(t *testing.T, clientAuth tls.ClientAuthType, opts ...kfake.Opt) string {
 		cluster, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(2, "openbmp.bmp_raw"),
-			kfake.TLS(&tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool, ClientAuth: clientAuth, MinVersion: tls.VersionTLS12})}, opts...)...)
+			kfake.TLS(pki.ServerTLS(clientAuth))}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(cluster.Close)
 		return cluster.ListenAddrs()[0]
 	}
-	own := []kgo.Opt{kgo.DialTLSConfig(pki.clientTLS(t))}
+	ctls, err := pki.ClientTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := []kgo.Opt{kgo.DialTLSConfig(ctls)}
 	t.Run("SSL", func(t *testing.T) {
 		addr := start(t, tls.NoClientCert)
-		secureRun(t, addr, own, "security.protocol=SSL", "ssl.ca.location="+pki.caFile)
+		secureRun(t, addr, own, "security.protocol=SSL", "ssl.ca.location="+pki.CAFile)
 	})
 	t.Run("mutual TLS", func(t *testing.T) {
 		addr := start(t, tls.RequireAndVerifyClientCert)
-		secureRun(t, addr, own, "security.protocol=SSL", "ssl.ca.location="+pki.caFile,
-			"ssl.certificate.location="+pki.certFile, "ssl.key.location="+pki.keyFile)
+		secureRun(t, addr, own, "security.protocol=SSL", "ssl.ca.location="+pki.CAFile,
+			"ssl.certificate.location="+pki.CertFile, "ssl.key.location="+pki.KeyFile)
 	})
 	t.Run("SASL_SSL", func(t *testing.T) {
 		addr := start(t, tls.NoClientCert, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "bgp", "s3cret"))
 		secureRun(t, addr, append(own, kgo.SASL(scram.Auth{User: "bgp", Pass: "s3cret"}.AsSha512Mechanism())),
-			"security.protocol=SASL_SSL", "ssl.ca.location="+pki.caFile, "sasl.mechanism=SCRAM-SHA-512", "sasl.username=bgp", "sasl.password=s3cret")
+			"security.protocol=SASL_SSL", "ssl.ca.location="+pki.CAFile, "sasl.mechanism=SCRAM-SHA-512", "sasl.username=bgp", "sasl.password=s3cret")
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		addr := start(t, tls.NoClientCert)
-		other := newTestPKI(t) // a CA that did not sign the broker's certificate
-		failFast(t, []string{"bootstrap.servers=" + addr, "security.protocol=SSL", "ssl.ca.location=" + other.caFile},
-			"TLS with Kafka at bootstrap.servers="+addr+" failed", "ssl.ca.location="+other.caFile, "x509: certificate signed by unknown authority")
+		other := newPKI(t) // a CA that did not sign the broker's certificate
+		failFast(t, []string{"bootstrap.servers=" + addr, "security.protocol=SSL", "ssl.ca.location=" + other.CAFile},
+			"TLS with Kafka at bootstrap.servers="+addr+" failed", "ssl.ca.location="+other.CAFile, "x509: certificate signed by unknown authority")
 	})
 	t.Run("PLAINTEXT to a TLS broker", func(t *testing.T) {
 		addr := start(t, tls.NoClientCert)

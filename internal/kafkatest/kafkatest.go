@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -331,4 +332,22 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 		}
 	})
 	return out, nil
+}
+
+// DecodedOutputs decodes OpenBMP values directly (one decoder, in order)
+// and counts the output records the connector publishes for them, per type:
+// elems by type, and BMP statistics.
+func DecodedOutputs(values [][]byte) [schema.NumTypes]int {
+	var n [schema.NumTypes]int
+	d := openbmp.NewDecoder()
+	var res openbmp.Result
+	for _, v := range values {
+		if d.Decode(v, &res) == nil {
+			for _, e := range res.Elems {
+				n[emit.TypeOf(e.Type)]++
+			}
+			n[schema.Stats] += len(res.Stats)
+		}
+	}
+	return n
 }
