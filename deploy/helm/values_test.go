@@ -36,7 +36,7 @@ func secureValues(mountPath string) map[string]any {
 		"config": map[string]any{
 			"bootstrap.servers":        "kafka-0.kafka:9093,kafka-1.kafka:9093",
 			"group.id":                 "bgp-edge",
-			"filter":                   `prefix more 10.0.0.0/8 and path "_3356_" and community 65000:\1`,
+			"filter":                   `prefix more 10.0.0.0/8 and path "^3356 \d+$" and community 65000:*`,
 			"tasks.max":                2,
 			"offset.flush.interval.ms": 3600000,
 		},
@@ -176,6 +176,9 @@ func TestChartValueSets(t *testing.T) {
 			pod := dep.Spec.Template.Spec
 			ctr := pod.Containers[0]
 			cfg := renderedConfig(t, m, ctr, nil)
+			if _, err := connector.New(cfg, nil); err != nil { // the filter, the input format
+				t.Errorf("connector.New: %v", err)
+			}
 			if cfg.Embedded || len(cfg.BootstrapServers) == 0 {
 				t.Errorf("bootstrap.servers %v embedded %v", cfg.BootstrapServers, cfg.Embedded)
 			}
