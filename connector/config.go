@@ -89,8 +89,8 @@ type Config struct {
 	SASLMechanism, SASLUsername, SASLPassword string
 	// SSLCALocation, SSLCertLocation and SSLKeyLocation are PEM files.
 	SSLCALocation, SSLCertLocation, SSLKeyLocation string
-	// MetricsListen is the address of the Prometheus /metrics endpoint
-	// ("" = off).
+	// MetricsListen is the address of the read-only HTTP endpoint with
+	// /metrics, /healthz, /readyz and the status document ("" = off).
 	MetricsListen string
 	// PeerUpState is the state a BMP Peer Up elem gets: "established" or
 	// "active" (bgpreader's choice).
@@ -286,7 +286,7 @@ var Keys = []Key{
 	{Name: "ssl.ca.location", Default: "", Doc: "PEM file of CA certificates to trust (default: the system pool).", set: str(func(c *Config) *string { return &c.SSLCALocation })},
 	{Name: "ssl.certificate.location", Default: "", Doc: "PEM client certificate for mutual TLS.", set: str(func(c *Config) *string { return &c.SSLCertLocation })},
 	{Name: "ssl.key.location", Default: "", Doc: "PEM private key of ssl.certificate.location.", set: str(func(c *Config) *string { return &c.SSLKeyLocation })},
-	{Name: "metrics.listen", Default: "", Doc: "host:port of the Prometheus /metrics endpoint (empty: off).",
+	{Name: "metrics.listen", Default: "", Doc: "host:port of the read-only HTTP endpoint (empty: off): GET /metrics (Prometheus: data-path counters, consumer lag per partition, produce latency, franz-go client metrics, Go runtime), /healthz (liveness), /readyz (every task in the group with its assignment and Kafka answering), /connectors/<name>/status (Kafka Connect status). Nothing there accepts writes.",
 		set: func(c *Config, v string) error {
 			if v != "" {
 				if _, p, ok := strings.Cut(v, ":"); !ok {
