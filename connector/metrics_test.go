@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
@@ -243,5 +244,20 @@ func TestEndpointsAreReadOnly(t *testing.T) {
 		if code != http.StatusNotFound || e.ErrorCode != 404 || e.Message != "Connector "+name+" not found" {
 			t.Errorf("status of %q: HTTP %d %+v", name, code, e)
 		}
+	}
+}
+
+// BenchmarkProduceHook measures what metrics add to each output record: the
+// produce latency observation franz-go calls once per record.
+func BenchmarkProduceHook(b *testing.B) {
+	c, err := New(newConfig(b, "metrics.listen=127.0.0.1:0"), testLog(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := produceHook{c.obs}
+	r := &kgo.Record{Topic: "bgp.elems.announcements", Timestamp: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.OnProduceRecordUnbuffered(r, nil)
 	}
 }
