@@ -116,43 +116,32 @@ func decodeManifests(t *testing.T, out map[string]string) *manifests {
 func (m *manifests) add(tm metav1.TypeMeta) (any, error) {
 	switch tm.APIVersion + " " + tm.Kind {
 	case "v1 ConfigMap":
-		o := &corev1.ConfigMap{}
-		m.ConfigMaps = append(m.ConfigMaps, o)
-		return o, nil
+		return appendNew(&m.ConfigMaps), nil
 	case "apps/v1 Deployment":
-		o := &appsv1.Deployment{}
-		m.Deployments = append(m.Deployments, o)
-		return o, nil
+		return appendNew(&m.Deployments), nil
 	case "v1 Service":
-		o := &corev1.Service{}
-		m.Services = append(m.Services, o)
-		return o, nil
+		return appendNew(&m.Services), nil
 	case "policy/v1 PodDisruptionBudget":
-		o := &policyv1.PodDisruptionBudget{}
-		m.PDBs = append(m.PDBs, o)
-		return o, nil
+		return appendNew(&m.PDBs), nil
 	case "batch/v1 Job":
-		o := &batchv1.Job{}
-		m.Jobs = append(m.Jobs, o)
-		return o, nil
+		return appendNew(&m.Jobs), nil
 	case "autoscaling/v2 HorizontalPodAutoscaler":
-		o := &autoscalingv2.HorizontalPodAutoscaler{}
-		m.HPAs = append(m.HPAs, o)
-		return o, nil
+		return appendNew(&m.HPAs), nil
 	case "monitoring.coreos.com/v1 ServiceMonitor":
-		o := &monitoringv1.ServiceMonitor{}
-		m.Monitors = append(m.Monitors, o)
-		return o, nil
+		return appendNew(&m.Monitors), nil
 	case "keda.sh/v1alpha1 ScaledObject":
-		o := &kedaScaledObject{}
-		m.ScaledObjs = append(m.ScaledObjs, o)
-		return o, nil
+		return appendNew(&m.ScaledObjs), nil
 	case "keda.sh/v1alpha1 TriggerAuthentication":
-		o := &kedaTriggerAuthentication{}
-		m.TriggerAuths = append(m.TriggerAuths, o)
-		return o, nil
+		return appendNew(&m.TriggerAuths), nil
 	}
 	return nil, fmt.Errorf("unexpected apiVersion %q kind %q", tm.APIVersion, tm.Kind)
+}
+
+// appendNew appends a new T to list and returns it.
+func appendNew[T any](list *[]*T) *T {
+	o := new(T)
+	*list = append(*list, o)
+	return o
 }
 
 // deployment returns the Deployment of a component (connector, collect).
