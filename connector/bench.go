@@ -69,7 +69,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if err != nil {
 		return res, err
 	}
-	cfg, err := NewConfig(set)
+	cfg, err := NewConfig([]Setting{{Key: "bootstrap.servers", Value: "embedded", Origin: "bench"}}, set)
 	if err != nil {
 		return res, err
 	}

@@ -89,8 +89,8 @@ type Config struct {
 	SASLMechanism, SASLUsername, SASLPassword string
 	// SSLCALocation, SSLCertLocation and SSLKeyLocation are PEM files.
 	SSLCALocation, SSLCertLocation, SSLKeyLocation string
-	// MetricsListen is the address of the Prometheus /metrics endpoint
-	// ("" = off).
+	// MetricsListen is the address of the read-only HTTP endpoint with
+	// /metrics, /healthz, /readyz and the status document ("" = off).
 	MetricsListen string
 	// PeerUpState is the state a BMP Peer Up elem gets: "established" or
 	// "active" (bgpreader's choice).
@@ -119,7 +119,11 @@ type Key struct {
 	Doc string
 	// Allowed lists the accepted values of an enumeration key.
 	Allowed []string
-	set     func(c *Config, v string) error
+	// NoDefault marks a key that stays unset unless it is given (Default
+	// is then ""): bootstrap.servers, so that a forgotten broker list is an
+	// error rather than a silent in-memory broker.
+	NoDefault bool
+	set       func(c *Config, v string) error
 }
 
 func str(f func(*Config) *string) func(*Config, string) error {
@@ -196,7 +200,7 @@ var Keys = []Key{
 			return nil
 		}},
 	{Name: "connector.class", Default: "bgp-connector", Doc: "Accepted for Kafka Connect compatibility; ignored.", set: str(func(c *Config) *string { return &c.ConnectorClass })},
-	{Name: "bootstrap.servers", Default: "embedded", Doc: "Comma list of host:port seed brokers, or \"embedded\" to start an in-process broker on loopback.",
+	{Name: "bootstrap.servers", NoDefault: true, Doc: "Comma list of host:port seed brokers (no default: run refuses to start without it), or \"embedded\" to start an in-process broker on loopback that keeps everything in memory and loses it on exit.",
 		set: func(c *Config, v string) error {
 			var hosts []string
 			list(func(c *Config) *[]string { return &hosts })(c, v)
@@ -282,7 +286,7 @@ var Keys = []Key{
 	{Name: "ssl.ca.location", Default: "", Doc: "PEM file of CA certificates to trust (default: the system pool).", set: str(func(c *Config) *string { return &c.SSLCALocation })},
 	{Name: "ssl.certificate.location", Default: "", Doc: "PEM client certificate for mutual TLS.", set: str(func(c *Config) *string { return &c.SSLCertLocation })},
 	{Name: "ssl.key.location", Default: "", Doc: "PEM private key of ssl.certificate.location.", set: str(func(c *Config) *string { return &c.SSLKeyLocation })},
-	{Name: "metrics.listen", Default: "", Doc: "host:port of the Prometheus /metrics endpoint (empty: off).",
+	{Name: "metrics.listen", Default: "", Doc: "host:port of the read-only HTTP endpoint (empty: off): GET /metrics (Prometheus: data-path counters, consumer lag per partition, produce latency, franz-go client metrics, Go runtime), /healthz (liveness), /readyz (every task in the group with its assignment and Kafka answering), /connectors/<name>/status (Kafka Connect status). Nothing there accepts writes.",
 		set: func(c *Config, v string) error {
 			if v != "" {
 				if _, p, ok := strings.Cut(v, ":"); !ok {
@@ -505,6 +509,9 @@ func NewConfig(settings ...[]Setting) (*Config, error) {
 	var probs []Problem
 	for i := range Keys {
 		k := &Keys[i]
+		if k.NoDefault {
+			continue
+		}
 		if err := k.set(c, k.Default); err != nil {
 			probs = append(probs, Problem{Key: k.Name, Origin: "default", Msg: err.Error()})
 		}
@@ -621,6 +628,20 @@ func (c *Config) check() []Problem {
 		c.TransactionalIDPrefix = c.Name + "-" + host
 	}
 	return p
+}
+
+// NoBrokersMsg says what to do when bootstrap.servers is not set.
+const NoBrokersMsg = "not set: name the Kafka brokers (bootstrap.servers=kafka-1:9092,kafka-2:9092 in the file, " +
+	EnvPrefix + "BOOTSTRAP_SERVERS, or --set bootstrap.servers=HOST:PORT), or set bootstrap.servers=embedded " +
+	"for an in-process broker that keeps everything in memory and loses it on exit (`bgp-connector broker` runs one that outlives connector restarts)"
+
+// NeedBrokers returns a *ConfigError naming bootstrap.servers when it is
+// not set (it has no default), nil when it lists brokers or is "embedded".
+func (c *Config) NeedBrokers() error {
+	if c.Embedded || len(c.BootstrapServers) > 0 {
+		return nil
+	}
+	return &ConfigError{Problems: []Problem{{Key: "bootstrap.servers", Msg: NoBrokersMsg}}}
 }
 
 // Origin returns where key was set ("file:line", "env NAME", "--set"), or

@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Embedded || c.GroupID != "connect-bgp-connector" || len(c.Topics) != 1 || c.Topics[0] != "openbmp.bmp_raw" ||
+	if c.Embedded || c.BootstrapServers != nil || c.GroupID != "connect-bgp-connector" || len(c.Topics) != 1 || c.Topics[0] != "openbmp.bmp_raw" ||
 		c.OutputTopicPrefix != "bgp.elems" || c.KeyField != "prefix" || c.ErrorsTolerance != "none" ||
 		c.AutoOffsetReset != "earliest" || c.TasksMax != 1 || c.ValueFormat != "avro-single-object" ||
 		c.OffsetFlushInterval != time.Second || c.InputFormat != "openbmp" {
@@ -128,7 +128,7 @@ func TestValidationMessages(t *testing.T) {
 		{"sasl.username=u\nsasl.password=p", `sasl.username: SASL credentials set but security.protocol=PLAINTEXT; use SASL_PLAINTEXT or SASL_SSL`},
 		{"ssl.ca.location=/ca.pem", `security.protocol: ssl.* files set but security.protocol=PLAINTEXT; use SSL or SASL_SSL`},
 		{"bootstrap.servers=k:9092\nsecurity.protocol=SSL\nssl.key.location=k.pem", `ssl.certificate.location: ssl.certificate.location and ssl.key.location go together`},
-		{"security.protocol=SSL", `security.protocol: the embedded broker speaks PLAINTEXT only`},
+		{"bootstrap.servers=embedded\nsecurity.protocol=SSL", `security.protocol: the embedded broker speaks PLAINTEXT only`},
 		{"metrics.listen=9464", `metrics.listen: "9464" is not host:port`},
 		{"metrics.listen=:http", `metrics.listen: ":http" has no valid port`},
 	}

@@ -101,7 +101,9 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if len(values) == 0 {
 		return fmt.Errorf("%s holds no OpenBMP message", o.Data)
 	}
-	cfg, err := NewConfig()
+	// The demo's broker is in memory, and says so: bootstrap.servers has
+	// no default.
+	cfg, err := NewConfig([]Setting{{Key: "bootstrap.servers", Value: "embedded", Origin: "demo"}})
 	if err != nil {
 		return err
 	}

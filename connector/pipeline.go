@@ -11,13 +11,9 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"sync"
@@ -60,6 +56,7 @@ type Connector struct {
 	tasks   []*task
 
 	metricsAddr atomic.Pointer[string]
+	obs         *observer // metrics.go
 }
 
 // MetricsAddr returns the address the metrics endpoint listens on, once
@@ -99,7 +96,7 @@ func New(cfg *Config, log *slog.Logger, opts ...Option) (*Connector, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Connector{cfg: cfg, log: log, ready: make(chan struct{})}
+	c := &Connector{cfg: cfg, log: log, ready: make(chan struct{}), obs: newObserver(cfg)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -118,6 +115,7 @@ func New(cfg *Config, log *slog.Logger, opts ...Option) (*Connector, error) {
 	for _, t := range schema.Types() {
 		c.topics[t] = cfg.TopicFor(t.Suffix())
 	}
+	c.setupMetrics()
 	return c, nil
 }
 
@@ -155,6 +153,11 @@ func StartEmbedded(port, partitions int, topics ...string) (*kfake.Cluster, stri
 // failure: the error names topic/partition/offset and the cause).
 func (c *Connector) Run(ctx context.Context) error {
 	cfg := c.cfg
+	if len(c.brokers) == 0 {
+		if err := cfg.NeedBrokers(); err != nil {
+			return err
+		}
+	}
 	if cfg.Embedded && len(c.brokers) == 0 {
 		cl, addr, err := StartEmbedded(cfg.EmbeddedPort, cfg.EmbeddedPartitions, cfg.Topics...)
 		if err != nil {
@@ -168,34 +171,30 @@ func (c *Connector) Run(ctx context.Context) error {
 	if len(c.brokers) == 0 {
 		c.brokers = cfg.BootstrapServers
 	}
+	if err := checkKafka(ctx, cfg, c.brokers); err != nil {
+		return err
+	}
 	base, err := ClientOpts(cfg, c.brokers, c.log)
 	if err != nil {
 		return err
 	}
-	c.prod, err = kgo.NewClient(append(append([]kgo.Opt(nil), base...), emit.ProducerOpts(cfg.Compression, cfg.Linger)...)...)
+	c.prod, err = kgo.NewClient(withOpts(base, append(emit.ProducerOpts(cfg.Compression, cfg.Linger), c.kafkaMetrics("producer")...)...)...)
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)
 	}
 	defer c.prod.Close()
-
-	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
-	err = c.prod.Ping(pctx)
-	pcancel()
-	if err != nil {
-		return fmt.Errorf("cannot reach Kafka at %v: %w", c.brokers, err)
+	if cfg.MetricsListen != "" {
+		srv, err := c.serveMetrics(cfg.MetricsListen)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
 	}
 	if err := c.ensureTopics(ctx); err != nil {
 		return err
 	}
 	if err := c.setupFraming(ctx); err != nil {
 		return err
-	}
-	var srv *http.Server
-	if cfg.MetricsListen != "" {
-		if srv, err = c.serveMetrics(cfg.MetricsListen); err != nil {
-			return err
-		}
-		defer srv.Close()
 	}
 	go c.watchInputTopics(ctx, base)
 
@@ -205,7 +204,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	tasks := make([]*task, cfg.TasksMax)
 	errs := make([]error, cfg.TasksMax)
 	for i := range tasks {
-		t, err := c.newTask(i, base)
+		t, err := c.newTask(i, withOpts(base, c.kafkaMetrics("task-"+strconv.Itoa(i))...))
 		if err != nil {
 			stop(err)
 			break
@@ -386,99 +385,4 @@ func (c *Connector) watchInputTopics(ctx context.Context, base []kgo.Opt) {
 		case <-time.After(30 * time.Second):
 		}
 	}
-}
-
-// serveMetrics serves the counters in the Prometheus text format.
-func (c *Connector) serveMetrics(addr string) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		fmt.Fprintf(w, "# HELP bgp_connector_input_records_total Input records processed.\n# TYPE bgp_connector_input_records_total counter\nbgp_connector_input_records_total %d\n", c.Stats.Records.Load())
-		fmt.Fprintf(w, "# HELP bgp_connector_output_records_total Output records produced, per output type.\n# TYPE bgp_connector_output_records_total counter\n")
-		for _, t := range schema.Types() {
-			fmt.Fprintf(w, "bgp_connector_output_records_total{type=%q,topic=%q} %d\n", t.Suffix(), c.topics[t], c.Stats.Elems[t].Load())
-		}
-		for _, m := range []struct {
-			name, help string
-			v          uint64
-		}{
-			{"filtered_elems_total", "Elems dropped by the filter.", c.Stats.Filtered.Load()},
-			{"dead_letters_total", "Input records sent to the dead letter topic.", c.Stats.DeadLetters.Load()},
-			{"skipped_records_total", "Undecodable input records skipped without a dead letter topic.", c.Stats.Skipped.Load()},
-			{"commits_total", "Offset commits.", c.Stats.Commits.Load()},
-		} {
-			fmt.Fprintf(w, "# HELP bgp_connector_%s %s\n# TYPE bgp_connector_%s counter\nbgp_connector_%s %d\n", m.name, m.help, m.name, m.name, m.v)
-		}
-	})
-	mux.HandleFunc("GET /connectors/{name}/status", c.serveStatus)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	a := ln.Addr().String()
-	c.metricsAddr.Store(&a)
-	c.log.Info("metrics endpoint", "url", "http://"+a+"/metrics")
-	return srv, nil
-}
-
-// TaskStatus is one task's entry of the Kafka Connect status document.
-type TaskStatus struct {
-	ID       int    `json:"id"`
-	State    string `json:"state"`
-	WorkerID string `json:"worker_id"`
-	Trace    string `json:"trace,omitempty"`
-}
-
-// Status is the Kafka Connect REST status document of the connector
-// (GET /connectors/<name>/status), served beside /metrics.
-type Status struct {
-	Name      string `json:"name"`
-	Connector struct {
-		State    string `json:"state"`
-		WorkerID string `json:"worker_id"`
-	} `json:"connector"`
-	Tasks []TaskStatus `json:"tasks"`
-	Type  string       `json:"type"`
-}
-
-// Status returns the connector's status: RUNNING tasks, FAILED ones with
-// their error as the trace, UNASSIGNED before they start.
-func (c *Connector) Status() Status {
-	var st Status
-	st.Name, st.Type = c.cfg.Name, "source"
-	host, _ := os.Hostname()
-	st.Connector.WorkerID = host
-	st.Connector.State = "UNASSIGNED"
-	c.tasksMu.Lock()
-	defer c.tasksMu.Unlock()
-	failed := false
-	for i := 0; i < c.cfg.TasksMax; i++ {
-		ts := TaskStatus{ID: i, State: "UNASSIGNED", WorkerID: host}
-		if i < len(c.tasks) && c.tasks[i] != nil {
-			ts.State, ts.Trace = c.tasks[i].status()
-			failed = failed || ts.State == "FAILED"
-		}
-		st.Tasks = append(st.Tasks, ts)
-	}
-	if len(c.tasks) > 0 {
-		st.Connector.State = "RUNNING"
-		if failed {
-			st.Connector.State = "FAILED"
-		}
-	}
-	return st
-}
-
-func (c *Connector) serveStatus(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("name") != c.cfg.Name {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, `{"error_code":404,"message":"Connector %s not found"}`, strconv.Quote(r.PathValue("name")))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(c.Status())
 }

@@ -68,7 +68,9 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 		SkipErrors: all && cfg.DLQTopic == "", LogErrors: cfg.ErrorsLogEnable,
 		Counters: ingest.KafkaCounters{Records: &c.Stats.Records, Errors: &c.Stats.Errors,
 			DeadLetters: &c.Stats.DeadLetters, Skipped: &c.Stats.Skipped, Commits: &c.Stats.Commits},
-		Log: c.log,
+		Log:           c.log,
+		OnDecodeError: c.decodeError,                                                         // metrics.go
+		Hooks:         ingest.Hooks{Assigned: func(map[string][]int32) { c.taskJoined(id) }}, // metrics.go: readiness
 	}
 	if all && cfg.DLQTopic != "" {
 		o.DeadLetter = func(ctx context.Context, r *kgo.Record, cause error, done func(error)) {

@@ -65,6 +65,9 @@ type KafkaOptions struct {
 	Hooks Hooks
 	// Counters are incremented as records are read.
 	Counters KafkaCounters
+	// OnDecodeError, when set, is told the cause of each undecodable
+	// record (metrics by kind).
+	OnDecodeError func(error)
 	// Log receives the source's notices.
 	Log *slog.Logger
 }
@@ -276,6 +279,9 @@ func (s *KafkaSource) fill(ctx context.Context, b *decode.Batch, p *Partition) (
 		}
 		b.Truncate(n)
 		inc(s.o.Counters.Errors, 1)
+		if s.o.OnDecodeError != nil {
+			s.o.OnDecodeError(err)
+		}
 		rerr := &RecordError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err}
 		switch {
 		case s.o.DeadLetter != nil:

@@ -57,11 +57,11 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestRunEmbedded starts "run" with the default (embedded) broker, finds the
+// TestRunEmbedded starts "run" with bootstrap.servers=embedded, finds the
 // address it logs, lists it with kcat, and stops it with SIGTERM (exit 0).
 func TestRunEmbedded(t *testing.T) {
 	connSkipShort(t)
-	p := startConnector(t)
+	p := startConnector(t, "bootstrap.servers=embedded")
 	re := regexp.MustCompile(`embedded Kafka broker listening" addr=(127\.0\.0\.1:\d+)`)
 	var addr string
 	deadline := time.Now().Add(30 * time.Second)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -35,6 +37,48 @@ withdrawals, peer state changes), like CAIDA's bgpreader, and runs as a Kafka
 connector that publishes them as Avro on per-type topics.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	Version:       versionString(),
+}
+
+// Build information, set by the linker: -ldflags "-X main.version=v1.2.3
+// -X main.commit=<sha> -X main.buildDate=<RFC 3339>" (the Dockerfile does).
+var version, commit, buildDate string
+
+// versionString returns "VERSION (commit C, built D, GOVERSION OS/ARCH)"
+// from the linker's values, falling back to what the Go toolchain recorded
+// (the module version, vcs.revision and vcs.time) when they are not set.
+func versionString() string {
+	v, c, d := version, commit, buildDate
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.time" && d == "":
+				d = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true" && version == "":
+				c += "-dirty"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	out := v + " ("
+	if c != "" {
+		out += "commit " + c + ", "
+	}
+	if d != "" {
+		out += "built " + d + ", "
+	}
+	return out + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")"
+}
+
+func init() {
+	rootCmd.SetVersionTemplate("bgp-connector {{.Version}}\n")
 }
 
 func main() {

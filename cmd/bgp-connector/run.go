@@ -27,8 +27,13 @@ func init() {
 records, decodes and filters them, and publishes Avro elems on
 <output.topic.prefix>.{ribs,announcements,withdrawals,peerstates,stats}.
 An input offset is committed only after every elem derived from it is
-acknowledged. With bootstrap.servers=embedded (the default) it starts an
-in-process broker on loopback and logs its address.
+acknowledged.
+
+bootstrap.servers has no default: without it run exits with status 2 and
+says so. bootstrap.servers=embedded starts an in-process broker on loopback
+and logs its address; it keeps everything in memory and loses it on exit
+(bgp-connector broker runs one on its own, so connectors can restart
+against it).
 
 Configuration: a Kafka Connect style .properties file, then BGP_CONNECTOR_*
 environment variables (BGP_CONNECTOR_GROUP_ID sets group.id), then --set.
@@ -54,6 +59,11 @@ exits 0.`,
 					return usageError{err}
 				}
 				return err
+			}
+			// Checked after the other problems, so that it is the one
+			// message when it is the only one.
+			if err := cfg.NeedBrokers(); err != nil {
+				return usageError{err}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()

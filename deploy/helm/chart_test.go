@@ -4,6 +4,7 @@
 package helm
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -20,17 +21,41 @@ const chartDir = "bgp-connector"
 
 func render(t *testing.T, values map[string]any) map[string]string {
 	t.Helper()
+	out, err := renderErr(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// renderErr renders the chart as helm install would (release "edge" in
+// namespace "bgp", revision 3), validating values against
+// values.schema.json.
+func renderErr(values map[string]any) (map[string]string, error) {
 	c, err := loader.Load(chartDir)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{Name: "edge", Namespace: "bgp"}, nil)
+	vals, err := chartutil.ToRenderValues(c, deepCopy(values), chartutil.ReleaseOptions{Name: "edge", Namespace: "bgp", Revision: 3, IsInstall: true}, nil)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	out, err := engine.Render(c, vals)
+	return engine.Render(c, vals)
+}
+
+// deepCopy copies a values tree: Helm's coalescing deletes the keys set to
+// null from the map it is given, and the tests reuse their value sets.
+func deepCopy(v map[string]any) map[string]any {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
 	}
 	return out
 }

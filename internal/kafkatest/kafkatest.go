@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -59,9 +60,10 @@ func ReadFrames(path string) (values, keys [][]byte, err error) {
 	return values, keys, nil
 }
 
-// Produce writes values (with keys) to topic and waits for every ack.
-func Produce(ctx context.Context, brokers []string, topic string, values, keys [][]byte) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(1<<20))
+// Produce writes values (with keys) to topic and waits for every ack. opts
+// are extra client options (TLS, SASL) for a secured broker.
+func Produce(ctx context.Context, brokers []string, topic string, values, keys [][]byte, opts ...kgo.Opt) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5 * time.Millisecond), kgo.MaxBufferedRecords(1 << 20)}, opts...)...)
 	if err != nil {
 		return err
 	}
@@ -94,15 +96,16 @@ func Produce(ctx context.Context, brokers []string, topic string, values, keys [
 
 // ReadOutputs reads every output topic from the start to its end and
 // returns the record count per type and up to samples records per type
-// decoded from Avro single-object encoding with goavro, as JSON.
-func ReadOutputs(ctx context.Context, brokers []string, topics [schema.NumTypes]string, samples int) ([schema.NumTypes]int, [schema.NumTypes][]string, error) {
+// decoded from Avro single-object encoding with goavro, as JSON. opts are
+// extra client options (TLS, SASL).
+func ReadOutputs(ctx context.Context, brokers []string, topics [schema.NumTypes]string, samples int, opts ...kgo.Opt) ([schema.NumTypes]int, [schema.NumTypes][]string, error) {
 	var counts [schema.NumTypes]int
 	var out [schema.NumTypes][]string
 	byTopic := map[string]schema.Type{}
 	for _, t := range schema.Types() {
 		byTopic[topics[t]] = t
 	}
-	recs, err := ReadAll(ctx, brokers, topics[:]...)
+	recs, err := ReadAllWith(ctx, brokers, topics[:], opts...)
 	if err != nil {
 		return counts, out, err
 	}
@@ -128,13 +131,18 @@ func ReadOutputs(ctx context.Context, brokers []string, topics [schema.NumTypes]
 // ReadAll consumes topics from their start up to their current end and
 // returns every record, ordered by topic, partition and offset.
 func ReadAll(ctx context.Context, brokers []string, topics ...string) ([]*kgo.Record, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+	return ReadAllWith(ctx, brokers, topics)
+}
+
+// ReadAllWith is ReadAll with extra client options (TLS, SASL).
+func ReadAllWith(ctx context.Context, brokers []string, topics []string, opts ...kgo.Opt) ([]*kgo.Record, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := EndOffsets(ctx, brokers, topics)
+	ends, err := EndOffsets(ctx, brokers, topics, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -250,9 +258,10 @@ func ReadCommitted(ctx context.Context, brokers []string, quiet time.Duration, t
 	}
 }
 
-// EndOffsets returns the end offset of every partition of topics.
-func EndOffsets(ctx context.Context, brokers []string, topics []string) (map[string]map[int32]int64, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+// EndOffsets returns the end offset of every partition of topics. opts are
+// extra client options (TLS, SASL).
+func EndOffsets(ctx context.Context, brokers []string, topics []string, opts ...kgo.Opt) (map[string]map[int32]int64, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -323,4 +332,22 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 		}
 	})
 	return out, nil
+}
+
+// DecodedOutputs decodes OpenBMP values directly (one decoder, in order)
+// and counts the output records the connector publishes for them, per type:
+// elems by type, and BMP statistics.
+func DecodedOutputs(values [][]byte) [schema.NumTypes]int {
+	var n [schema.NumTypes]int
+	d := openbmp.NewDecoder()
+	var res openbmp.Result
+	for _, v := range values {
+		if d.Decode(v, &res) == nil {
+			for _, e := range res.Elems {
+				n[emit.TypeOf(e.Type)]++
+			}
+			n[schema.Stats] += len(res.Stats)
+		}
+	}
+	return n
 }
