@@ -19,7 +19,7 @@ func benchData(b *testing.B) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	return filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")
+	return filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp")
 }
 
 // BenchmarkEndToEnd measures the connector in process on the embedded

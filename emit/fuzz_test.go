@@ -24,7 +24,7 @@ func FuzzEncodeBMP(f *testing.F) {
 			}
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")); err == nil {
+	if b, err := os.ReadFile(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp")); err == nil {
 		sr := openbmp.NewStreamReader(bytesReader(b), openbmp.KindOpenBMP)
 		for {
 			fr, err := sr.Next()

@@ -17,7 +17,7 @@ func seedFrames(f *testing.F, add func(frame []byte)) {
 		m, _ := filepath.Glob(filepath.Join(realDir, g))
 		paths = append(paths, m...)
 	}
-	paths = append(paths, filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"), filepath.Join("..", "testdata", "gobgp", "frr-bmp.obmp"))
+	paths = append(paths, filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"), filepath.Join("..", "internal", "demodata", "frr-bmp.obmp"))
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
