@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
-// realDir is the shared real-world corpus, relative to this package.
-var realDir = filepath.Join("..", "..", "shared", "testdata", "real")
+// realDir is the shared real-world corpus (internal/corpus finds it).
+var realDir = corpus.Root()
 
 func needReal(t testing.TB) {
 	t.Helper()
