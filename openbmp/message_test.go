@@ -550,18 +550,7 @@ func TestStreamResync(t *testing.T) {
 		data := append(append(append(append([]byte{}, c.a...), garbage...), c.b...), c.b...)
 		sr := NewStreamReader(bytes.NewReader(data), c.kind)
 		var got []string
-		var errs []error
-		for {
-			f, err := sr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			got = append(got, mustDecode(t, NewDecoder(), f).MsgType.String())
-		}
+		errs := readFrames(sr, func(f []byte) { got = append(got, mustDecode(t, NewDecoder(), f).MsgType.String()) })
 		var de *DecodeError
 		if len(errs) != 1 || !errors.As(errs[0], &de) || de.Offset != c.badOffset {
 			t.Errorf("%s: errors %v, want one at offset %d", c.kind, errs, c.badOffset)

@@ -431,17 +431,10 @@ func TestRealStreamSmallReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames := func(r io.Reader) (out [][]byte) {
-		sr := NewStreamReader(r, KindUnknown)
-		for {
-			f, err := sr.Next()
-			if err == io.EOF {
-				return out
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, bytes.Clone(f))
+		if errs := readFrames(NewStreamReader(r, KindUnknown), func(f []byte) { out = append(out, bytes.Clone(f)) }); errs != nil {
+			t.Fatal(errs)
 		}
+		return out
 	}
 	whole := frames(bytes.NewReader(b))
 	small := frames(iotest.OneByteReader(bytes.NewReader(b)))

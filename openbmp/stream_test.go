@@ -26,40 +26,45 @@ func garbage(n int64) io.Reader {
 	return io.MultiReader(bytes.NewReader([]byte{0}), io.LimitReader(rand.NewChaCha8([32]byte{'b', 'm', 'p'}), n-1))
 }
 
-// frameSums reads every frame of data and returns their SHA-256 sums.
-func frameSums(t *testing.T, data []byte, kind Kind) [][32]byte {
-	t.Helper()
-	sr := NewStreamReader(bytes.NewReader(data), kind)
-	var out [][32]byte
-	for {
+// readFrames reads sr to the end, handing each frame to each, and returns
+// the errors Next returned on the way (it stops after 11).
+func readFrames(sr *StreamReader, each func(frame []byte)) []error {
+	var errs []error
+	for len(errs) <= 10 {
 		f, err := sr.Next()
 		if err == io.EOF {
-			return out
+			break
 		}
 		if err != nil {
-			t.Fatalf("intact stream: %v", err)
+			errs = append(errs, err)
+			continue
 		}
-		out = append(out, sha256.Sum256(f))
+		each(f)
 	}
+	return errs
+}
+
+// frameSums reads every frame of an intact stream and returns their
+// SHA-256 sums.
+func frameSums(t *testing.T, data []byte, kind Kind) [][32]byte {
+	t.Helper()
+	var out [][32]byte
+	if errs := readFrames(NewStreamReader(bytes.NewReader(data), kind), func(f []byte) { out = append(out, sha256.Sum256(f)) }); errs != nil {
+		t.Fatalf("intact stream: %v", errs)
+	}
+	return out
 }
 
 // asOpenBMP wraps every frame of a raw BMP stream in an OpenBMP v1.7
 // header, as a collector would publish it.
 func asOpenBMP(t *testing.T, bmp []byte) []byte {
 	t.Helper()
-	sr := NewStreamReader(bytes.NewReader(bmp), KindBMP)
 	h := Header{ObjectType: ObjectBMPRaw, AdminID: "collector", RouterIP: netip.MustParseAddr("192.0.2.1")}
 	var out []byte
-	for {
-		f, err := sr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = h.AppendTo(out, f)
+	if errs := readFrames(NewStreamReader(bytes.NewReader(bmp), KindBMP), func(f []byte) { out = h.AppendTo(out, f) }); errs != nil {
+		t.Fatal(errs)
 	}
+	return out
 }
 
 // TestStreamResyncFlatMemory: two real BMP streams with 65 MiB of
@@ -80,26 +85,12 @@ func TestStreamResyncFlatMemory(t *testing.T) {
 		t.Run(c.kind.String(), func(t *testing.T) {
 			want := append(frameSums(t, c.a, c.kind), frameSums(t, c.b, c.kind)...)
 			got := make([][32]byte, 0, len(want))
-			var errs []error
 
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			sr := NewStreamReader(io.MultiReader(bytes.NewReader(c.a), garbage(garbageLen), bytes.NewReader(c.b)), KindUnknown)
-			for {
-				f, err := sr.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					errs = append(errs, err)
-					if len(errs) > 10 {
-						t.Fatalf("too many errors: %v", errs)
-					}
-					continue
-				}
-				got = append(got, sha256.Sum256(f))
-			}
+			errs := readFrames(sr, func(f []byte) { got = append(got, sha256.Sum256(f)) })
 			runtime.ReadMemStats(&after)
 
 			if len(got) != len(want) {
