@@ -42,8 +42,6 @@ LABEL org.opencontainers.image.title="bgp-connector" \
       org.opencontainers.image.created="${BUILD_DATE}" \
       org.opencontainers.image.base.name="gcr.io/distroless/static-debian12:nonroot"
 COPY --from=build /out/bgp-connector /bgp-connector
-# The bundled OpenBMP recording, so that `docker run IMAGE demo` works.
-COPY testdata/gobgp/gobgp-bmp.obmp /testdata/gobgp/gobgp-bmp.obmp
 USER 65532:65532
 # 9464: metrics.listen (/metrics, /healthz, /readyz, status); 5000: collect (BMP from routers).
 EXPOSE 9464 5000

@@ -43,7 +43,7 @@ func lines(t *testing.T, s *Stream) []string {
 // with the project and the collector a RouteViews topic name carries, and
 // the read stops at the end with stop-at-end.
 func TestKafkaDataInterface(t *testing.T) {
-	const file = "../testdata/gobgp/gobgp-bmp.obmp"
+	const file = "../internal/demodata/gobgp-bmp.obmp"
 	vals, keys, err := kafkatest.ReadFrames(file)
 	if err != nil {
 		t.Fatal(err)

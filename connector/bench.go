@@ -13,7 +13,8 @@ import (
 
 // BenchOptions configure Bench.
 type BenchOptions struct {
-	// Data is the OpenBMP file whose messages make the input.
+	// Data is the OpenBMP file whose messages make the input; "" uses the
+	// bundled gobgpd recording.
 	Data string
 	// Repeat is how many copies of the file's messages are loaded.
 	Repeat int
@@ -51,7 +52,7 @@ func (r BenchResult) String() string {
 // group is stable) until every output is acknowledged.
 func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	var res BenchResult
-	values, keys, err := kafkatest.ReadFrames(o.Data)
+	values, keys, _, err := demoInput(o.Data)
 	if err != nil {
 		return res, err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 )
 
@@ -15,11 +16,11 @@ import (
 // router, 1.2 MB) when the shared corpus is present, else the bundled
 // gobgpd recording.
 func benchData(b *testing.B) string {
-	p := filepath.Join("..", "..", "shared", "testdata", "real", "pmacct", "streams", "208-mem-leak-test_router-203.0.113.81.bmp")
+	p := filepath.Join(corpus.Root(), "pmacct", "streams", "208-mem-leak-test_router-203.0.113.81.bmp")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	return filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")
+	return filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp")
 }
 
 // BenchmarkEndToEnd measures the connector in process on the embedded

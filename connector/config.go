@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/schema"
 )
 
 // Config is the connector's configuration, decoded once from a Kafka
@@ -196,6 +200,9 @@ var Keys = []Key{
 			if v == "" {
 				return errors.New("must not be empty")
 			}
+			if len(v) > maxClientID {
+				return fmt.Errorf("%d bytes long; the name is the Kafka client id, which the Kafka client (franz-go) limits to %d bytes (it also prefixes the default group id and transactional ids)", len(v), maxClientID)
+			}
 			c.Name = v
 			return nil
 		}},
@@ -245,7 +252,7 @@ var Keys = []Key{
 	{Name: "filter", Default: "", Doc: "BGPStream filter expression; only matching elems are published (stats are never filtered).", set: str(func(c *Config) *string { return &c.Filter })},
 	{Name: "output.topic.prefix", Default: "bgp.elems", Doc: "Output topics are <prefix>.ribs, .announcements, .withdrawals, .peerstates and .stats.",
 		set: func(c *Config, v string) error {
-			if v == "" || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+			if v == "" || v == "." || v == ".." || !topicChars(v) {
 				return fmt.Errorf("%q is not a valid topic name prefix (letters, digits, '.', '_', '-')", v)
 			}
 			c.OutputTopicPrefix = v
@@ -265,7 +272,16 @@ var Keys = []Key{
 		}},
 	{Name: "key.field", Default: "prefix", Allowed: []string{"prefix", "peer", "router", "none"}, Doc: "Output record key: the prefix (a prefix's history stays on one partition), the peer address, the router address, or none.", set: enum(func(c *Config) *string { return &c.KeyField })},
 	{Name: "errors.tolerance", Default: "none", Allowed: []string{"none", "all"}, Doc: "none: an undecodable record stops the task, committing nothing past it; all: it goes to the dead letter topic and processing continues.", set: enum(func(c *Config) *string { return &c.ErrorsTolerance })},
-	{Name: "errors.deadletterqueue.topic.name", Default: "", Doc: "Dead letter topic for undecodable records under errors.tolerance=all (empty: count, log and skip).", set: str(func(c *Config) *string { return &c.DLQTopic })},
+	{Name: "errors.deadletterqueue.topic.name", Default: "", Doc: "Dead letter topic for undecodable records under errors.tolerance=all (empty: count, log and skip).",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if msg := topicProblem(v); msg != "" {
+					return errors.New(msg)
+				}
+			}
+			c.DLQTopic = v
+			return nil
+		}},
 	{Name: "errors.deadletterqueue.context.headers.enable", Default: "true", Doc: "Add __connect.errors.* headers (topic, partition, offset, cause) to dead letters.", set: boolean(func(c *Config) *bool { return &c.DLQContextHeaders })},
 	{Name: "errors.log.enable", Default: "true", Doc: "Log each tolerated error with its topic/partition/offset.", set: boolean(func(c *Config) *bool { return &c.ErrorsLogEnable })},
 	{Name: "consumer.auto.offset.reset", Default: "earliest", Allowed: []string{"earliest", "latest"}, Doc: "Where a group without committed offsets starts.", set: enum(func(c *Config) *string { return &c.AutoOffsetReset })},
@@ -327,15 +343,57 @@ type Problem struct {
 	Msg string
 }
 
-// String returns "origin: key: message".
+// String returns "origin: key: message", with every control character
+// (and invalid UTF-8) escaped and a key that is not plain quoted, so that a
+// file or its name cannot send escape sequences to a terminal.
 func (p Problem) String() string {
+	origin, key, msg := graphic(p.Origin), quoteKey(p.Key), graphic(p.Msg)
 	switch {
 	case p.Key == "":
-		return fmt.Sprintf("%s: %s", p.Origin, p.Msg)
+		return fmt.Sprintf("%s: %s", origin, msg)
 	case p.Origin == "":
-		return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+		return fmt.Sprintf("%s: %s", key, msg)
 	}
-	return fmt.Sprintf("%s: %s: %s", p.Origin, p.Key, p.Msg)
+	return fmt.Sprintf("%s: %s: %s", origin, key, msg)
+}
+
+// graphic returns s with each rune that is not graphic (control characters
+// such as ESC or BEL, invalid UTF-8) written as a Go escape (\x1b, \a).
+func graphic(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsGraphic(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unicode.IsGraphic(r):
+			q := strconv.QuoteRuneToGraphic(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// quoteKey returns a key as it is when it is made of letters, digits and
+// ".-_" (every real key), else quoted with its control characters escaped.
+func quoteKey(k string) string {
+	if k != "" && topicChars(k) {
+		return k
+	}
+	return strconv.QuoteToGraphic(k)
 }
 
 // ConfigError lists every problem found in a configuration.
@@ -370,10 +428,16 @@ func ParseProperties(r io.Reader, name string) ([]Setting, error) {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	var out []Setting
 	lineNo := 0
+	name = graphic(name)
 	for sc.Scan() {
 		lineNo++
 		start := lineNo
-		line := strings.TrimLeft(sc.Text(), " \t\f")
+		text := sc.Text()
+		if lineNo == 1 {
+			// A UTF-8 byte order mark, as some Windows editors write it.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		line := strings.TrimLeft(text, " \t\f")
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
 		}
@@ -387,7 +451,7 @@ func ParseProperties(r io.Reader, name string) ([]Setting, error) {
 		key, value := splitProperty(line)
 		k, err1 := unescape(key)
 		v, err2 := unescape(value)
-		if err := errors.Join(err1, err2); err != nil {
+		if err := cmp.Or(err1, err2); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, start, err)
 		}
 		out = append(out, Setting{Key: k, Value: v, Origin: fmt.Sprintf("%s:%d", name, start)})
@@ -594,6 +658,24 @@ func (c *Config) check() []Problem {
 	if c.DLQTopic != "" && c.ErrorsTolerance != "all" {
 		add("errors.deadletterqueue.topic.name", "set while errors.tolerance=none; dead letters need errors.tolerance=all")
 	}
+	for _, t := range c.Topics {
+		if msg := topicProblem(t); msg != "" {
+			add("topics", msg)
+		}
+	}
+	longest := ""
+	for _, t := range schema.Types() {
+		if s := c.TopicFor(t.Suffix()); len(s) > len(longest) {
+			longest = s
+		}
+	}
+	if len(longest) > maxTopicLen {
+		add("output.topic.prefix", fmt.Sprintf("%d characters long: output topic %s would have %d; Kafka topic names have at most %d, so the prefix at most %d",
+			len(c.OutputTopicPrefix), longest, len(longest), maxTopicLen, maxTopicLen-(len(longest)-len(c.OutputTopicPrefix))))
+	}
+	if n := len(c.TransactionalIDPrefix); n+1+3 > maxTransactionalID {
+		add("transactional.id.prefix", fmt.Sprintf("%d bytes long; transactional ids (<prefix>-<task>) are limited to %d bytes by the Kafka client (franz-go)", n, maxTransactionalID))
+	}
 	prefix := c.OutputTopicPrefix + "."
 	for _, t := range append(append([]string(nil), c.Topics...), c.DLQTopic) {
 		if t != "" && strings.HasPrefix(t, prefix) {
@@ -670,7 +752,37 @@ func unknownKeyMsg(key string) string {
 	if best != "" {
 		return fmt.Sprintf("unknown key; did you mean %q?", best)
 	}
-	return "unknown key (see connector.properties for the list)"
+	return "unknown key (bgp-connector run --print-config lists every key)"
+}
+
+// Limits of the Kafka client and broker that a configuration must respect.
+const (
+	// maxClientID is franz-go's limit on the client id (the name).
+	maxClientID = 256
+	// maxTransactionalID is franz-go's limit on a transactional id.
+	maxTransactionalID = 16382
+	// maxTopicLen is Kafka's limit on topic names (a partition's directory,
+	// <topic>-<partition>, must fit a 255-byte file name).
+	maxTopicLen = 249
+)
+
+// topicChars reports whether s holds only the characters Kafka allows in
+// topic names: ASCII letters, digits, '.', '_' and '-'.
+func topicChars(s string) bool {
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
+}
+
+// topicProblem says why t is not a topic name Kafka accepts, or "".
+func topicProblem(t string) string {
+	switch {
+	case t == "." || t == "..":
+		return fmt.Sprintf("%q is not a valid Kafka topic name (\".\" and \"..\" are reserved)", t)
+	case !topicChars(t):
+		return fmt.Sprintf("%q is not a valid Kafka topic name (letters, digits, '.', '_', '-')", t)
+	case len(t) > maxTopicLen:
+		return fmt.Sprintf("%d characters long; Kafka topic names have at most %d", len(t), maxTopicLen)
+	}
+	return ""
 }
 
 func editDistance(a, b string) int {

@@ -88,7 +88,7 @@ func TestPrecedenceFileEnvSet(t *testing.T) {
 func TestValidationMessages(t *testing.T) {
 	cases := []struct{ props, want string }{
 		{"topic=a", `c.properties:1: topic: unknown key; did you mean "topics"?`},
-		{"zzzzzzzzzzzzzzzzzzzzzz=1", `zzzzzzzzzzzzzzzzzzzzzz: unknown key (see connector.properties for the list)`},
+		{"zzzzzzzzzzzzzzzzzzzzzz=1", `zzzzzzzzzzzzzzzzzzzzzz: unknown key (bgp-connector run --print-config lists every key)`},
 		{"name=", `c.properties:1: name: must not be empty`},
 		{"errors.tolerance=some", `c.properties:1: errors.tolerance: "some" is not allowed; use one of none, all`},
 		{"input.format=json", `input.format: "json" is not allowed; use one of openbmp, bmp, mrt`},
@@ -131,12 +131,22 @@ func TestValidationMessages(t *testing.T) {
 		{"bootstrap.servers=embedded\nsecurity.protocol=SSL", `security.protocol: the embedded broker speaks PLAINTEXT only`},
 		{"metrics.listen=9464", `metrics.listen: "9464" is not host:port`},
 		{"metrics.listen=:http", `metrics.listen: ":http" has no valid port`},
+		// Values that Kafka or its client would refuse at run time (once
+		// silently: a 300-character prefix delivered nothing, logged nothing).
+		{"name=" + longValue(257), `name: 257 bytes long; the name is the Kafka client id, which the Kafka client (franz-go) limits to 256 bytes (it also prefixes the default group id and transactional ids)`},
+		{"output.topic.prefix=" + longValue(236), `output.topic.prefix: 236 characters long: output topic ` + longValue(236) + `.announcements would have 250; Kafka topic names have at most 249, so the prefix at most 235`},
+		{"output.topic.prefix=..", `output.topic.prefix: ".." is not a valid topic name prefix (letters, digits, '.', '_', '-')`},
+		{"errors.tolerance=all\nerrors.deadletterqueue.topic.name=" + longValue(250), `errors.deadletterqueue.topic.name: 250 characters long; Kafka topic names have at most 249`},
+		{"errors.tolerance=all\nerrors.deadletterqueue.topic.name=dead letters", `errors.deadletterqueue.topic.name: "dead letters" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`},
+		{"errors.tolerance=all\nerrors.deadletterqueue.topic.name=..", `errors.deadletterqueue.topic.name: ".." is not a valid Kafka topic name ("." and ".." are reserved)`},
+		{"topics=ok,bad topic", `topics: "bad topic" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`},
+		{"transactional.id.prefix=" + longValue(16380), `transactional.id.prefix: 16380 bytes long; transactional ids (<prefix>-<task>) are limited to 16382 bytes by the Kafka client (franz-go)`},
 	}
 	for _, tc := range cases {
 		_, err := NewConfig(parse(t, tc.props))
 		var ce *ConfigError
 		if !errors.As(err, &ce) {
-			t.Errorf("%q: error %v, want a *ConfigError", tc.props, err)
+			t.Errorf("%.60q: error %v, want a *ConfigError", tc.props, err)
 			continue
 		}
 		found := false
@@ -146,7 +156,7 @@ func TestValidationMessages(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("%q:\n got  %v\n want ...%s", tc.props, err, tc.want)
+			t.Errorf("%.60q:\n got  %v\n want ...%s", tc.props, err, tc.want)
 		}
 	}
 }
@@ -211,5 +221,63 @@ func TestExampleFileIsValid(t *testing.T) {
 	}
 	if _, err := NewConfig(s); err != nil {
 		t.Fatalf("connector.properties: %v", err)
+	}
+}
+
+// longValue returns a value of n characters.
+func longValue(n int) string { return strings.Repeat("a", n) }
+
+// TestNameAndTopicLimits: the name, output topic prefix and dead letter
+// topic at Kafka's limits are accepted (TestValidationMessages has the
+// values one past them).
+func TestNameAndTopicLimits(t *testing.T) {
+	ok := "name=" + longValue(256) + "\noutput.topic.prefix=" + longValue(235) + "\nerrors.tolerance=all\nerrors.deadletterqueue.topic.name=" + longValue(249)
+	if _, err := NewConfig(parse(t, ok)); err != nil {
+		t.Errorf("values at the limits: %v", err)
+	}
+}
+
+// TestPropertiesBOM: a UTF-8 byte order mark (as Windows editors write it)
+// is not part of the first key.
+func TestPropertiesBOM(t *testing.T) {
+	for _, text := range []string{"\ufeffname=x\ntasks.max=2\n", "\ufeff# comment\nname=x\ntasks.max=2\n"} {
+		c, err := NewConfig(parse(t, text))
+		if err != nil || c.Name != "x" || c.TasksMax != 2 {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
+
+// TestProblemsAreEscaped: keys, values and file names reach the terminal
+// with control characters escaped, so a configuration file (or its name)
+// cannot inject terminal escape sequences; the unknown-key message points
+// to the command that lists every key.
+func TestProblemsAreEscaped(t *testing.T) {
+	const esc = "\x1b]0;pwned\a\x1b[2J"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c"+esc+".properties")
+	if err := os.WriteFile(path, []byte("zzzzzzzz"+esc+"zzzzzzzz=1\nname"+esc+"=x\ntopics.regex=("+esc+"\na=\\u12"+esc+"\n"), 0o644); err != nil {
+		t.Skipf("file name with control characters: %v", err)
+	}
+	_, err := LoadConfig(path, []string{"BGP_CONNECTOR_" + esc + "=1"}, []string{"x" + esc + "=1"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	_, err2 := NewConfig(parse(t, "zzzzzzzz"+esc+"zzzzzzzz=1\nname"+esc+"=x\ntopics.regex=("+esc+"\n"), EnvSettings([]string{"BGP_CONNECTOR_" + esc + "=1"}))
+	_, err3 := ParseProperties(strings.NewReader("a=\\u12"+esc+"\n"), "f"+esc)
+	for _, e := range []error{err, err2, err3} {
+		if e == nil {
+			t.Fatal("no error")
+		}
+		msg := e.Error()
+		if strings.ContainsAny(msg, "\x1b\a") {
+			t.Errorf("raw control characters in %q", msg)
+		}
+		if !strings.Contains(msg, `\x1b`) {
+			t.Errorf("escape not shown escaped in %q", msg)
+		}
+	}
+	if !strings.Contains(err2.Error(), "unknown key (bgp-connector run --print-config lists every key)") {
+		t.Errorf("unknown key message: %v", err2)
 	}
 }

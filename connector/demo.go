@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -77,9 +79,30 @@ func (c *Connector) RunUntilDrained(ctx context.Context, n uint64, timeout time.
 	}
 }
 
+// BundledData names the recording Demo and Bench load by default.
+const BundledData = "the bundled gobgpd recording (" + demodata.GoBGPFile + ")"
+
+// demoInput returns the OpenBMP messages of the file at path, or of the
+// bundled gobgpd recording when path is "", with their Kafka keys and a name
+// for the report.
+func demoInput(path string) (values, keys [][]byte, name string, err error) {
+	if path == "" {
+		name = BundledData
+		values, keys, err = kafkatest.Frames(bytes.NewReader(demodata.GoBGP), name)
+	} else {
+		name = path
+		values, keys, err = kafkatest.ReadFrames(path)
+	}
+	if err == nil && len(values) == 0 {
+		err = fmt.Errorf("%s holds no OpenBMP message", name)
+	}
+	return values, keys, name, err
+}
+
 // DemoOptions configure Demo.
 type DemoOptions struct {
-	// Data is the OpenBMP file to load into openbmp.bmp_raw.
+	// Data is the OpenBMP file to load into openbmp.bmp_raw; "" loads the
+	// bundled recording of a real gobgpd's BMP stream, built into the binary.
 	Data string
 	// Out receives the report.
 	Out io.Writer
@@ -94,12 +117,9 @@ type DemoOptions struct {
 // the input is drained, and prints a table of records per output topic with
 // a few decoded sample elems.
 func Demo(ctx context.Context, o DemoOptions) error {
-	values, keys, err := kafkatest.ReadFrames(o.Data)
+	values, keys, name, err := demoInput(o.Data)
 	if err != nil {
 		return err
-	}
-	if len(values) == 0 {
-		return fmt.Errorf("%s holds no OpenBMP message", o.Data)
 	}
 	// The demo's broker is in memory, and says so: bootstrap.servers has
 	// no default.
@@ -116,7 +136,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if err := kafkatest.Produce(ctx, []string{addr}, cfg.Topics[0], values, keys); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "loaded %d OpenBMP messages from %s into %s\n", len(values), o.Data, cfg.Topics[0])
+	fmt.Fprintf(o.Out, "loaded %d OpenBMP messages from %s into %s\n", len(values), name, cfg.Topics[0])
 	c, err := New(cfg, o.Log, WithBrokers(addr))
 	if err != nil {
 		return err

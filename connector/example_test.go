@@ -20,7 +20,7 @@ func ExampleConnector_RunUntilDrained() {
 		return
 	}
 	defer cluster.Close()
-	values, keys, _ := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
+	values, keys, _ := kafkatest.ReadFrames("../internal/demodata/gobgp-bmp.obmp")
 	ctx := context.Background()
 	kafkatest.Produce(ctx, []string{addr}, "openbmp.bmp_raw", values, keys)
 

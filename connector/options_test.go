@@ -21,7 +21,7 @@ import (
 
 func gobgpFrames(t *testing.T) ([][]byte, [][]byte) {
 	t.Helper()
-	v, k, err := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
+	v, k, err := kafkatest.ReadFrames("../internal/demodata/gobgp-bmp.obmp")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestMissingInputTopic(t *testing.T) {
 	waitFor(t, "the missing topic warning", 20*time.Second, func() bool {
 		return strings.Contains(logBuf.String(), "input topic does not exist") && strings.Contains(logBuf.String(), "late.topic")
 	})
-	vals, keys, err := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
+	vals, keys, err := kafkatest.ReadFrames("../internal/demodata/gobgp-bmp.obmp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestRegexWithoutMatch(t *testing.T) {
 	waitFor(t, "the no-match warning", 20*time.Second, func() bool {
 		return strings.Contains(logBuf.String(), "no topic matches topics.regex")
 	})
-	vals, keys, err := kafkatest.ReadFrames("../testdata/gobgp/gobgp-bmp.obmp")
+	vals, keys, err := kafkatest.ReadFrames("../internal/demodata/gobgp-bmp.obmp")
 	if err != nil {
 		t.Fatal(err)
 	}

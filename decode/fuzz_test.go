@@ -10,9 +10,10 @@ import (
 	"testing"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
-var realDir = filepath.Join("..", "..", "shared", "testdata", "real")
+var realDir = corpus.Root()
 
 // corpusUpdates returns up to n UPDATE bodies (after the 19-byte header) and
 // whether they use 4-byte ASNs, taken from BGP4MP records of a real RIS file.

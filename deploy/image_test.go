@@ -415,8 +415,8 @@ func TestImage(t *testing.T) {
 		t.Errorf("Dockerfile USER %q, chart podSecurityContext runAsUser:runAsGroup %s (and not root)", user, want)
 	}
 
-	// demo, as `docker run IMAGE demo` runs it: the bundled data next to
-	// the binary, from another working directory.
+	// demo, as `docker run IMAGE demo` runs it: the recording is embedded,
+	// so it works from any working directory.
 	so, se, code = run(t.TempDir(), "demo")
 	if code != 0 || !strings.Contains(so, "bgp.elems.announcements") {
 		t.Errorf("demo in the image layout: exit %d\n%s%s", code, so, se)

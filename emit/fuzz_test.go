@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/emit/emittest"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 )
 
@@ -16,7 +17,7 @@ import (
 // goavro from the .avsc files to exactly the expected value. Seeded from the
 // real OpenBMP samples and the bundled gobgpd recording.
 func FuzzEncodeBMP(f *testing.F) {
-	real := filepath.Join("..", "..", "shared", "testdata", "real", "openbmp")
+	real := filepath.Join(corpus.Root(), "openbmp")
 	if ents, err := os.ReadDir(real); err == nil {
 		for _, e := range ents {
 			if b, err := os.ReadFile(filepath.Join(real, e.Name())); err == nil {
@@ -24,7 +25,7 @@ func FuzzEncodeBMP(f *testing.F) {
 			}
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")); err == nil {
+	if b, err := os.ReadFile(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp")); err == nil {
 		sr := openbmp.NewStreamReader(bytesReader(b), openbmp.KindOpenBMP)
 		for {
 			fr, err := sr.Next()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/filter"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/mrt"
 )
 
@@ -26,7 +27,7 @@ import (
 var _ mrt.Prefilter = (*filter.Filter)(nil)
 
 // realDir is the shared corpus of real MRT files (see its MANIFEST.md).
-var realDir = filepath.Join("..", "..", "shared", "testdata", "real")
+var realDir = corpus.Root()
 
 // corpusFile is a corpus file and the project/collector labels its records
 // get (the labels a BGPStream broker would give these archives).

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -16,18 +17,21 @@ import (
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
-// TestDemo runs "bgp-connector demo" with no arguments from the repository
-// root, as the README's first command, and checks its table against a
-// direct decode of the bundled file.
+// TestDemo runs "bgp-connector demo" with no arguments, as the README's
+// first command, as an installed binary would: built outside the checkout
+// and run from an empty directory (the data is built in). It checks the
+// table against a direct decode of the bundled file, then runs bench the
+// same way, and --data with a missing file.
 func TestDemo(t *testing.T) {
 	connSkipShort(t)
+	dir := t.TempDir()
 	cmd := exec.Command(connBinary(t), "demo")
-	cmd.Dir = ".."
+	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	vals, _, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, _, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +58,20 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "bgp.elems.announcements: {") {
 		t.Errorf("demo printed no decoded sample:\n%s", out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("loaded %d OpenBMP messages from the bundled gobgpd recording", len(vals))) {
+		t.Errorf("demo does not say it loaded the %d bundled messages:\n%s", len(vals), out)
+	}
+
+	cmd = exec.Command(connBinary(t), "bench", "--repeat", "3")
+	cmd.Dir = dir
+	out, err = cmd.CombinedOutput()
+	if err != nil || !regexp.MustCompile(fmt.Sprintf(`^%d input records, \d+ elems in .*elems/s`, 3*len(vals))).Match(out) {
+		t.Errorf("bench from an empty directory: %v\n%s", err, out)
+	}
+	out, err = exec.Command(connBinary(t), "demo", "--data", filepath.Join(dir, "missing.obmp")).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "missing.obmp") {
+		t.Errorf("demo --data missing file: %v\n%s", err, out)
 	}
 }
 

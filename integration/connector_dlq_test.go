@@ -21,7 +21,7 @@ import (
 // OpenBMP header claiming version 1.6, and a message cut 10 bytes short.
 func dlqInput(t *testing.T) (values [][]byte, bad map[int]string) {
 	t.Helper()
-	vals, _, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, _, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func wrapStream(t testing.TB, in *obmpInput, path string, routerIP netip.Addr) {
 func realOpenBMPInput(t testing.TB) *obmpInput {
 	t.Helper()
 	in := &obmpInput{}
-	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}

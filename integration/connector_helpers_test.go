@@ -22,15 +22,16 @@ import (
 
 	"github.com/bgp-connector/bgp-connector/connector"
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/mrt"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
-// connRealData returns a path under ../../shared/testdata/real, or skips.
+// connRealData returns a path in the real-data corpus (internal/corpus), or skips.
 func connRealData(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "testdata", "real", rel)
+	p := filepath.Join(corpus.Root(), rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("real test data %s not present", p)
 	}

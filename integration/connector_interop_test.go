@@ -37,7 +37,7 @@ func TestInteropKcatAndRegistry(t *testing.T) {
 	fakeRegistry := srfake.New()
 	defer fakeRegistry.Close()
 
-	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestRealKafka(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
-	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	vals, keys, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var recordGoBGP = flag.Bool("gobgp.record", false, "rewrite testdata/gobgp/gobgp-bmp.obmp from this run of TestGoBGPBMP")
+var recordGoBGP = flag.Bool("gobgp.record", false, "rewrite internal/demodata/gobgp-bmp.obmp from this run of TestGoBGPBMP")
 
 // The two routers: r1 is monitored over BMP, r2 originates routes.
 var (
@@ -136,7 +136,7 @@ func gobgpR2Config(bgpPort int) string {
 // TestGoBGPBMP runs two gobgpd routers, monitors one over BMP (pre-policy,
 // post-policy and Loc-RIB), drives the other with the gobgp CLI, and checks
 // that the decoded elems are what was injected. With -gobgp.record it
-// rewrites testdata/gobgp/gobgp-bmp.obmp from the captured BMP stream.
+// rewrites internal/demodata/gobgp-bmp.obmp from the captured BMP stream.
 func TestGoBGPBMP(t *testing.T) {
 	lookGoBGP(t)
 	if testing.Short() {
@@ -187,7 +187,7 @@ func TestGoBGPBMP(t *testing.T) {
 
 	check.final(frames)
 	if *recordGoBGP {
-		out := filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp")
+		out := filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp")
 		if err := os.WriteFile(out, wrapOpenBMP(frames, gobgpR1, gobgpRouterGroup), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -260,7 +260,7 @@ func TestFRRBMP(t *testing.T) {
 	}
 	t.Logf("FRR: %d BMP messages, %v", len(frames), counts)
 	if *recordGoBGP {
-		out := filepath.Join("..", "testdata", "gobgp", "frr-bmp.obmp")
+		out := filepath.Join("..", "internal", "demodata", "frr-bmp.obmp")
 		if err := os.WriteFile(out, wrapOpenBMP(frames, frrR3, "frr"), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -14,10 +14,11 @@ import (
 	"testing"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
 // realDir is the shared corpus of real MRT files (see its MANIFEST.md).
-var realDir = filepath.Join("..", "..", "shared", "testdata", "real")
+var realDir = corpus.Root()
 
 func needCorpus(t testing.TB) {
 	t.Helper()

@@ -18,12 +18,13 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
 // corpusDir is the shared real-data corpus; tests skip when it is absent.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	d := filepath.Join("..", "..", "shared", "testdata", "real")
+	d := corpus.Root()
 	if _, err := os.Stat(filepath.Join(d, "MANIFEST.md")); err != nil {
 		t.Skip("real corpus not present:", err)
 	}
@@ -631,7 +632,7 @@ func TestReaderOptions(t *testing.T) {
 // FuzzReader frames arbitrary input: it must not panic, offsets must grow,
 // gaps and records must not overlap, and the byte count must add up.
 func FuzzReader(f *testing.F) {
-	dir := filepath.Join("..", "..", "shared", "testdata", "real")
+	dir := corpus.Root()
 	seeds := []string{"mrtparse/bird-mrtdump_bgp", "mrtparse/bird6-mrtdump_rib", "mrtparse/openbgpd_rib_table",
 		"mrtparse/quagga_rib", "mrtparse/openbgpd_rib_table-v2", "ripe-bgpdump/updates.nlri_mask_trailing_bits.gz",
 		"ryu/rib.20161101.0000_pick.bz2", "pyasn/bview.20140112.1600_3samples.bz2", "bgpkit/examples_local_only_updates.bz2"}

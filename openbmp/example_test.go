@@ -13,7 +13,7 @@ import (
 // each frame with one Decoder (it keeps the routers' sessions), and use the
 // Result before the next Decode.
 func Example() {
-	f, err := os.Open("../testdata/gobgp/gobgp-bmp.obmp")
+	f, err := os.Open("../internal/demodata/gobgp-bmp.obmp")
 	if err != nil {
 		fmt.Println(err)
 		return

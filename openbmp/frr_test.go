@@ -12,11 +12,11 @@ import (
 )
 
 // TestFRRCapture decodes the recorded FRR capture
-// (testdata/gobgp/frr-bmp.obmp, see its README): Route Mirroring carries
+// (internal/demodata/frr-bmp.obmp, see its README): Route Mirroring carries
 // r4's UPDATEs unchanged, which must hold the five announced prefixes and
 // the two withdrawn ones.
 func TestFRRCapture(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "gobgp", "frr-bmp.obmp"))
+	b, err := os.ReadFile(filepath.Join("..", "internal", "demodata", "frr-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}

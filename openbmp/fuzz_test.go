@@ -17,7 +17,7 @@ func seedFrames(f *testing.F, add func(frame []byte)) {
 		m, _ := filepath.Glob(filepath.Join(realDir, g))
 		paths = append(paths, m...)
 	}
-	paths = append(paths, filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"), filepath.Join("..", "testdata", "gobgp", "frr-bmp.obmp"))
+	paths = append(paths, filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"), filepath.Join("..", "internal", "demodata", "frr-bmp.obmp"))
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -75,7 +75,6 @@ func FuzzHeader(f *testing.F) {
 		// AppendTo derives the IPv6 flag from RouterIP.
 		h.Flags &^= FlagRouterIPv6
 		h2.Flags &^= FlagRouterIPv6
-		h.RouterIP = h.RouterIP.Unmap()
 		// A microseconds field of 10^6 or more decodes into a time whose
 		// seconds no longer fit the 32-bit field AppendTo writes.
 		if h.CollectedAt/1e6 >= 1<<32 {

@@ -11,10 +11,10 @@ import (
 )
 
 // TestGoBGPCapture decodes the recorded gobgpd capture
-// (testdata/gobgp/gobgp-bmp.obmp, see its README) and checks the facts the
+// (internal/demodata/gobgp-bmp.obmp, see its README) and checks the facts the
 // README states: labels, message types, and the routes left in each view.
 func TestGoBGPCapture(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "gobgp", "gobgp-bmp.obmp"))
+	b, err := os.ReadFile(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,9 @@ func decodeHeaderInto(h *Header, b []byte, in interner) (int, error) {
 		copy(h.RouterHash[:], hb[p:p+16])
 		ip := hb[p+16 : p+32]
 		if h.Flags&FlagRouterIPv6 != 0 {
-			h.RouterIP = netip.AddrFrom16([16]byte(ip))
+			// An IPv4-mapped address (a dual-stack collector's view of an
+			// IPv4 router) is the IPv4 router, as in the text header.
+			h.RouterIP = netip.AddrFrom16([16]byte(ip)).Unmap()
 		} else {
 			h.RouterIP = netip.AddrFrom4([4]byte(ip[:4]))
 		}
@@ -196,13 +198,16 @@ func (h *Header) Len() int {
 // AppendTo appends the header followed by bmp to dst and returns the
 // extended slice. BMPLen is taken from len(bmp); Version is always 1.7; the
 // router-message flag is set when RouterIP is valid and the IPv6 flag
-// follows RouterIP. A zero RowCount is written as 1.
+// follows RouterIP. An IPv4-mapped IPv6 RouterIP is the IPv4 router: it is
+// written as IPv4 (first 4 bytes, IPv6 flag clear), and DecodeHeader
+// returns it unmapped. A zero RowCount is written as 1.
 func (h *Header) AppendTo(dst []byte, bmp []byte) []byte {
 	flags := h.Flags
-	router := flags&FlagRouterMessage != 0 || h.RouterIP.IsValid()
+	rip := h.RouterIP.Unmap()
+	router := flags&FlagRouterMessage != 0 || rip.IsValid()
 	if router {
 		flags |= FlagRouterMessage
-		if h.RouterIP.Is6() && !h.RouterIP.Is4In6() {
+		if rip.Is6() {
 			flags |= FlagRouterIPv6
 		} else {
 			flags &^= FlagRouterIPv6
@@ -232,11 +237,11 @@ func (h *Header) AppendTo(dst []byte, bmp []byte) []byte {
 	if router {
 		dst = append(dst, h.RouterHash[:]...)
 		var ip [16]byte
-		if h.RouterIP.Is4() {
-			a := h.RouterIP.As4()
+		if rip.Is4() {
+			a := rip.As4()
 			copy(ip[:], a[:])
-		} else if h.RouterIP.IsValid() {
-			ip = h.RouterIP.As16()
+		} else if rip.IsValid() {
+			ip = rip.As16()
 		}
 		dst = append(dst, ip[:]...)
 		dst = append(dst, byte(len(h.RouterGroup)>>8), byte(len(h.RouterGroup)))

@@ -377,6 +377,20 @@ func TestHeaderRoundTrip(t *testing.T) {
 			t.Errorf("round trip:\n got %+v (len %d)\nwant %+v (len %d)", got, hl, h, h.Len())
 		}
 	}
+	// An IPv4-mapped router address is the IPv4 router: written in the
+	// first 4 bytes with the IPv6 flag clear, and read back unmapped, also
+	// when a collector wrote it as IPv6 (the FuzzHeader crasher
+	// 9961c71f1af631c0 read it back as 0.0.0.0).
+	mapped := netip.MustParseAddr("::ffff:192.0.2.1")
+	b := (&Header{ObjectType: ObjectBMPRaw, AdminID: "a", RouterIP: mapped}).AppendTo(nil, bmp)
+	if got, _, err := DecodeHeader(b); err != nil || got.RouterIP != mapped.Unmap() || got.Flags&FlagRouterIPv6 != 0 || string(b[57:61]) != "\xc0\x00\x02\x01" {
+		t.Errorf("IPv4-mapped router %s: decoded %v (flags %#x), err %v, wire % x", mapped, got.RouterIP, got.Flags, err, b[57:73])
+	}
+	b[12] |= FlagRouterIPv6
+	copy(b[57:73], mapped.AsSlice())
+	if got, _, err := DecodeHeader(b); err != nil || got.RouterIP != mapped.Unmap() {
+		t.Errorf("IPv4-mapped router written as IPv6: decoded %v, err %v", got.RouterIP, err)
+	}
 	good := (&Header{ObjectType: ObjectBMPRaw, AdminID: "a", RouterIP: netip.MustParseAddr("192.0.2.1")}).AppendTo(nil, bmp)
 	for name, c := range map[string]struct {
 		b    []byte
@@ -536,18 +550,7 @@ func TestStreamResync(t *testing.T) {
 		data := append(append(append(append([]byte{}, c.a...), garbage...), c.b...), c.b...)
 		sr := NewStreamReader(bytes.NewReader(data), c.kind)
 		var got []string
-		var errs []error
-		for {
-			f, err := sr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			got = append(got, mustDecode(t, NewDecoder(), f).MsgType.String())
-		}
+		errs := readFrames(sr, func(f []byte) { got = append(got, mustDecode(t, NewDecoder(), f).MsgType.String()) })
 		var de *DecodeError
 		if len(errs) != 1 || !errors.As(errs[0], &de) || de.Offset != c.badOffset {
 			t.Errorf("%s: errors %v, want one at offset %d", c.kind, errs, c.badOffset)

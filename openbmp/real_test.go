@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
-// realDir is the shared real-world corpus, relative to this package.
-var realDir = filepath.Join("..", "..", "shared", "testdata", "real")
+// realDir is the shared real-world corpus (internal/corpus finds it).
+var realDir = corpus.Root()
 
 func needReal(t testing.TB) {
 	t.Helper()
@@ -430,17 +431,10 @@ func TestRealStreamSmallReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames := func(r io.Reader) (out [][]byte) {
-		sr := NewStreamReader(r, KindUnknown)
-		for {
-			f, err := sr.Next()
-			if err == io.EOF {
-				return out
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, bytes.Clone(f))
+		if errs := readFrames(NewStreamReader(r, KindUnknown), func(f []byte) { out = append(out, bytes.Clone(f)) }); errs != nil {
+			t.Fatal(errs)
 		}
+		return out
 	}
 	whole := frames(bytes.NewReader(b))
 	small := frames(iotest.OneByteReader(bytes.NewReader(b)))

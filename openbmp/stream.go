@@ -101,6 +101,16 @@ func (s *StreamReader) Kind() Kind { return s.kind }
 // by Next (for KindLengthPrefixed, the offset of the frame after its length).
 func (s *StreamReader) Offset() int64 { return s.last }
 
+// resyncStep is how many scanned bytes Resync drops at a time, so that its
+// buffer holds no more than this plus one candidate frame and the header of
+// its successor.
+const resyncStep = 64 << 10
+
+// maxBuf is the buffer size any frame, or any resync candidate with its
+// successor's header, fits in; the buffer grows beyond it only for a legacy
+// text header whose L: field asks for more.
+const maxBuf = resyncStep + 4 + MaxFrame + 16
+
 // fill makes at least n unread bytes available, unless the input ends.
 func (s *StreamReader) fill(n int) error {
 	for len(s.buf)-s.pos < n && !s.eof {
@@ -111,8 +121,14 @@ func (s *StreamReader) fill(n int) error {
 		}
 		if cap(s.buf) == len(s.buf) {
 			// Grow by doubling as data arrives, so that a bogus length near
-			// the end of the input does not allocate its full size.
-			nb := make([]byte, len(s.buf), max(2*cap(s.buf), 64<<10))
+			// the end of the input does not allocate its full size, and
+			// stop doubling at maxBuf so that the largest frame does not
+			// allocate twice its size.
+			c := max(2*cap(s.buf), 64<<10)
+			if cap(s.buf) < maxBuf && n <= maxBuf {
+				c = min(c, maxBuf)
+			}
+			nb := make([]byte, len(s.buf), c)
 			copy(nb, s.buf)
 			s.buf = nb
 		}
@@ -147,11 +163,13 @@ func (s *StreamReader) Next() ([]byte, error) {
 			return nil, s.err
 		}
 		s.canResync = false
-		if !s.Resync() {
-			s.err = io.EOF
-			return nil, io.EOF
-		}
 		s.err = nil
+		if !s.Resync() {
+			if s.err == nil {
+				s.err = io.EOF
+			}
+			return nil, s.err
+		}
 	}
 	f, err := s.next()
 	if err != nil {
@@ -175,34 +193,58 @@ func (s *StreamReader) resyncable(err error) bool {
 	return errors.Is(err, ErrMalformed) || (errors.Is(err, ErrVersion) && s.frames > 0)
 }
 
-// maxResync is how far Resync scans for a valid frame (64 MiB).
-const maxResync = 64 << 20
-
 // Resync skips bytes after a framing error until a frame of the reader's
 // kind starts whose successor also starts a frame (or that ends exactly at
-// the end of the input), scanning at most 64 MiB. It returns false when no
-// such frame was found. Skipped counts the bytes passed over. Next calls it
-// after a framing error.
+// the end of the input). It scans up to the end of the input if need be, in
+// flat memory: bytes are dropped as they are passed, and only a candidate
+// frame and its successor's header are held (at most MaxFrame and a few
+// bytes). It returns false when no such frame was found before the end of
+// the input (or a read failed: Next then returns that error). Skipped counts
+// every byte passed over, up to the end of the input when no frame was found.
+// Next calls it after a framing error.
 func (s *StreamReader) Resync() bool {
-	for skip := 1; skip <= maxResync; skip++ {
-		s.fill(skip + 12)
-		if len(s.buf)-s.pos <= skip {
+	rel := 1 // candidate position in the unread data; the frame at 0 was rejected
+	for {
+		if err := s.fill(rel + 12); err != nil && err != io.ErrUnexpectedEOF {
+			s.drop(min(rel, len(s.buf)-s.pos))
+			s.err = err
 			return false
 		}
-		if n := s.frameAt(skip); n > 0 {
-			// The candidate must be followed by another frame or by the
-			// end of the input.
-			s.fill(skip + n + 12)
-			rest := len(s.buf) - s.pos - (skip + n)
-			if rest == 0 || (rest > 0 && s.frameAt(skip+n) > 0) || (rest > 0 && s.kind == KindOpenBMP && len(bytes.Trim(s.buf[s.pos+skip+n:], "\r\n")) == 0) {
-				s.pos += skip
-				s.off += int64(skip)
-				s.skipped += int64(skip)
-				return true
-			}
+		if len(s.buf)-s.pos <= rel {
+			s.drop(len(s.buf) - s.pos)
+			return false
+		}
+		if n := s.frameAt(rel); n > 0 && s.followed(rel, n) {
+			s.drop(rel)
+			return true
+		}
+		rel++
+		if rel >= resyncStep {
+			s.drop(rel)
+			rel = 0
 		}
 	}
-	return false
+}
+
+// followed reports whether the candidate frame of n bytes at rel is followed
+// by another frame, by the end of the input, or (OpenBMP) by line ends only.
+func (s *StreamReader) followed(rel, n int) bool {
+	s.fill(rel + n + 12)
+	rest := len(s.buf) - s.pos - (rel + n)
+	switch {
+	case rest == 0:
+		return s.eof
+	case rest < 0:
+		return false
+	}
+	return s.frameAt(rel+n) > 0 || (s.kind == KindOpenBMP && s.eof && len(bytes.Trim(s.buf[s.pos+rel+n:], "\r\n")) == 0)
+}
+
+// drop skips n unread bytes, counting them as skipped.
+func (s *StreamReader) drop(n int) {
+	s.pos += n
+	s.off += int64(n)
+	s.skipped += int64(n)
 }
 
 // Skipped returns the number of bytes Resync passed over.

@@ -24,11 +24,10 @@ connector in process until every output is acknowledged, and prints elems/s
 and the peak resident set size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := findData(data)
-			if err != nil {
+			if err := checkData(data); err != nil {
 				return err
 			}
-			o.Data = path
+			o.Data = data
 			o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
@@ -40,7 +39,7 @@ and the peak resident set size.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "", "OpenBMP file (default: the bundled "+demoData+")")
+	cmd.Flags().StringVar(&data, "data", "", "OpenBMP file (default: "+connector.BundledData+", built in)")
 	cmd.Flags().IntVar(&o.Repeat, "repeat", 2000, "copies of the file's messages to load")
 	cmd.Flags().IntVar(&o.Partitions, "partitions", 6, "input topic partitions")
 	cmd.Flags().IntVar(&o.Tasks, "tasks", 1, "tasks.max")

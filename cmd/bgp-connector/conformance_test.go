@@ -16,10 +16,11 @@ import (
 	"testing"
 
 	"github.com/bgp-connector/bgp-connector/emit/text"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 )
 
 // corpusDir is the real-data corpus, shared beside the repository.
-var corpusDir = filepath.Join("..", "..", "..", "shared", "testdata", "real")
+var corpusDir = corpus.Root()
 
 // bgpdumpDiffs is the one table of files where `read --format bgpdump`
 // differs from `bgpdump -m`, with the reason and the exact number of

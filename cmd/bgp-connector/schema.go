@@ -13,8 +13,11 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "schema [ribs|announcements|withdrawals|peerstates|stats]...",
 		Short: "Print the Avro schemas of the output topics",
-		Long: `schema prints the .avsc schema of each output type (all of them by default),
-with its topic suffix and CRC-64-AVRO fingerprint (the single-object header).`,
+		Long: `schema prints the .avsc schema of each output type (all of them by default) on
+stdout, bare, so that "bgp-connector schema announcements > announcements.avsc"
+writes a schema file; with several types, stdout is one JSON document per type.
+Each schema's topic suffix and CRC-64-AVRO fingerprint (the single-object
+header) go to stderr.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			want := map[string]bool{}
 			for _, a := range args {
@@ -27,7 +30,7 @@ with its topic suffix and CRC-64-AVRO fingerprint (the single-object header).`,
 				}
 				want[a] = true
 			}
-			out := cmd.OutOrStdout()
+			out, info := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			for _, t := range schema.Types() {
 				if len(want) > 0 && !want[t.Suffix()] {
 					continue
@@ -36,7 +39,7 @@ with its topic suffix and CRC-64-AVRO fingerprint (the single-object header).`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "// %s (topic <prefix>.%s), fingerprint CRC-64-AVRO %016x\n", t.Suffix(), t.Suffix(), c.Rabin)
+				fmt.Fprintf(info, "%s: topic <prefix>.%s, fingerprint CRC-64-AVRO %016x\n", t.Suffix(), t.Suffix(), c.Rabin)
 				if canonical {
 					fmt.Fprintln(out, c.CanonicalSchema())
 				} else {

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -20,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/bgp-connector/bgp-connector/connector"
+	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -91,7 +93,7 @@ func httpGet(url string) (int, string) {
 // answer on the rendered port, the lag series is scraped, and every elem
 // arrives.
 func TestChartRunsTheConnector(t *testing.T) {
-	values, keys, err := kafkatest.ReadFrames("../../testdata/gobgp/gobgp-bmp.obmp")
+	values, keys, err := kafkatest.Frames(bytes.NewReader(demodata.GoBGP), demodata.GoBGPFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/mrt"
 )
 
-var corpusDir = filepath.Join("..", "..", "..", "shared", "testdata", "real")
+var corpusDir = corpus.Root()
 
 // loadBatches decodes a corpus file into batches (skipping the benchmark
 // when the corpus is absent).

@@ -160,14 +160,45 @@ type bzBlockDecoder struct {
 // decode appends the decoded block held in nbits bits of src (from bit
 // off of src[0], starting with the block magic) to dst.
 func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, level byte) ([]byte, error) {
+	pre, wantCRC, err := d.decodePre(src, off, nbits, level)
+	if err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	x := rle1{pre: pre, last: -1}
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n := x.expand(dst[len(dst):cap(dst)])
+		if n == 0 {
+			break
+		}
+		dst = dst[:len(dst)+n]
+	}
+	if got := bzCRC(dst[start:]); got != wantCRC {
+		return dst[:start], crcErr(got, wantCRC)
+	}
+	return dst, nil
+}
+
+func crcErr(got, want uint32) error {
+	return bzErr(fmt.Sprintf("block checksum mismatch (computed %08x, stored %08x)", got, want))
+}
+
+// decodePre decodes a block up to its RLE1 stage: it returns the block's
+// bytes before RLE1 decoding (at most the level's block size, 900 kB for
+// level 9; valid until the next call) and the block CRC stored in its
+// header, which the RLE1-decoded bytes must match.
+func (d *bzBlockDecoder) decodePre(src []byte, off uint, nbits int64, level byte) ([]byte, uint32, error) {
 	var br bzBits
 	br.init(src, off)
 	if m := uint64(br.read(24))<<24 | uint64(br.read(24)); m != bzBlockMagic {
-		return dst, bzErr("no block magic")
+		return nil, 0, bzErr("no block magic")
 	}
 	wantCRC := br.read(32)
 	if br.bit() {
-		return dst, bzErr("randomised block")
+		return nil, 0, bzErr("randomised block")
 	}
 	origPtr := int(br.read(24))
 
@@ -188,17 +219,17 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		}
 	}
 	if nInUse == 0 {
-		return dst, bzErr("no symbols")
+		return nil, 0, bzErr("no symbols")
 	}
 	alpha := nInUse + 2
 
 	nGroups := int(br.read(3))
 	if nGroups < 2 || nGroups > bzMaxGroups {
-		return dst, bzErr("bad Huffman group count")
+		return nil, 0, bzErr("bad Huffman group count")
 	}
 	nSel := int(br.read(15))
 	if nSel < 1 {
-		return dst, bzErr("no selectors")
+		return nil, 0, bzErr("no selectors")
 	}
 	if cap(d.selectors) < nSel {
 		d.selectors = make([]uint8, nSel)
@@ -213,7 +244,7 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		for br.bit() {
 			j++
 			if j >= nGroups {
-				return dst, bzErr("bad selector")
+				return nil, 0, bzErr("bad selector")
 			}
 		}
 		v := mtfG[j]
@@ -229,7 +260,7 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		for s := 0; s < alpha; s++ {
 			for {
 				if l < 1 || l > bzMaxCodeLen {
-					return dst, bzErr("bad code length")
+					return nil, 0, bzErr("bad code length")
 				}
 				if !br.bit() {
 					break
@@ -243,7 +274,7 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 			d.lens[s] = uint8(l)
 		}
 		if err := d.trees[t].build(d.lens[:alpha]); err != nil {
-			return dst, err
+			return nil, 0, err
 		}
 	}
 
@@ -267,7 +298,7 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		if left == 0 {
 			group++
 			if group >= len(sel) {
-				return dst, bzErr("ran out of selectors")
+				return nil, 0, bzErr("ran out of selectors")
 			}
 			tree = &d.trees[sel[group]]
 			left = bzGroupSize
@@ -275,11 +306,11 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		left--
 		sym, err := tree.decode(&br)
 		if err != nil {
-			return dst, err
+			return nil, 0, err
 		}
 		if sym <= 1 { // RUNA, RUNB
 			if runBit > 20 {
-				return dst, bzErr("run too long")
+				return nil, 0, bzErr("run too long")
 			}
 			run += (int(sym) + 1) << runBit
 			runBit++
@@ -287,7 +318,7 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		}
 		if run > 0 {
 			if run > blockSize-n {
-				return dst, bzErr("run past the block size")
+				return nil, 0, bzErr("run past the block size")
 			}
 			b := unseq[mtf[0]]
 			c[b] += uint32(run)
@@ -301,10 +332,10 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 			break
 		}
 		if int(sym) > nInUse {
-			return dst, bzErr("bad symbol")
+			return nil, 0, bzErr("bad symbol")
 		}
 		if n >= blockSize {
-			return dst, bzErr("block too long")
+			return nil, 0, bzErr("block too long")
 		}
 		i := int(sym - 1)
 		v := mtf[i]
@@ -322,10 +353,10 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		n++
 	}
 	if br.consumed() != nbits+int64(off) {
-		return dst, bzErr("block does not end at the next magic")
+		return nil, 0, bzErr("block does not end at the next magic")
 	}
 	if origPtr >= n {
-		return dst, bzErr("origPtr out of range")
+		return nil, 0, bzErr("origPtr out of range")
 	}
 
 	// Inverse BWT. With L the block's bytes (tt's low byte) and F its
@@ -379,15 +410,37 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		}
 	}
 
-	// Undo RLE1: 4 equal bytes are followed by a count of further copies.
-	start := len(dst)
-	last, same := -1, 0
-	for _, b := range pre {
+	return pre, wantCRC, nil
+}
+
+// rle1 undoes bzip2's first run-length encoding incrementally: after 4
+// equal bytes, the next byte counts further copies of that byte. A block of
+// 900 kB expands to at most 45.9 MB this way, so that the decoder can hold
+// a block in this form and expand it as it is read.
+type rle1 struct {
+	pre     []byte
+	i       int  // next byte of pre
+	last    int  // the byte seen last, -1 after a count
+	same    int  // how many times last was seen in a row (4: a count follows)
+	run     int  // copies of runByte still owed from a count
+	runByte byte // the byte a count repeats
+}
+
+// expand writes the next bytes of the block into p and returns how many (0
+// only when the block is done or p is empty).
+func (x *rle1) expand(p []byte) int {
+	n := 0
+	if x.run > 0 {
+		n = x.fill(p)
+	}
+	pre, i, last, same := x.pre, x.i, x.last, x.same
+	for n < len(p) && i < len(pre) {
+		b := pre[i]
+		i++
 		if same == 4 {
-			for j := 0; j < int(b); j++ {
-				dst = append(dst, byte(last))
-			}
+			x.run, x.runByte = int(b), byte(last)
 			last, same = -1, 0
+			n += x.fill(p[n:])
 			continue
 		}
 		if int(b) == last {
@@ -395,12 +448,25 @@ func (d *bzBlockDecoder) decode(dst []byte, src []byte, off uint, nbits int64, l
 		} else {
 			last, same = int(b), 1
 		}
-		dst = append(dst, b)
+		p[n] = b
+		n++
 	}
-	if got := bzCRC(dst[start:]); got != wantCRC {
-		return dst[:start], bzErr(fmt.Sprintf("block checksum mismatch (computed %08x, stored %08x)", got, wantCRC))
+	x.i, x.last, x.same = i, last, same
+	return n
+}
+
+// done reports whether the whole block was expanded.
+func (x *rle1) done() bool { return x.i == len(x.pre) && x.run == 0 }
+
+// fill writes up to x.run copies of x.runByte into p.
+func (x *rle1) fill(p []byte) int {
+	k := min(x.run, len(p))
+	b := x.runByte
+	for j := range p[:k] {
+		p[j] = b
 	}
-	return dst, nil
+	x.run -= k
+	return k
 }
 
 // bzOneChain makes the inverse BWT walk one chain (benchmark comparison).
@@ -430,8 +496,10 @@ var bzCRCTab = func() (t [8][256]uint32) {
 }()
 
 // bzCRC returns the bzip2 CRC of p.
-func bzCRC(p []byte) uint32 {
-	c := ^uint32(0)
+func bzCRC(p []byte) uint32 { return ^bzCRCUpdate(^uint32(0), p) }
+
+// bzCRCUpdate extends a running CRC (start with ^0, invert at the end) with p.
+func bzCRCUpdate(c uint32, p []byte) uint32 {
 	t := &bzCRCTab
 	for len(p) >= 8 {
 		c ^= uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3])
@@ -442,5 +510,5 @@ func bzCRC(p []byte) uint32 {
 	for _, b := range p {
 		c = t[0][byte(c>>24)^b] ^ c<<8
 	}
-	return ^c
+	return c
 }

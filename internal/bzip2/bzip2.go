@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -34,6 +35,15 @@ import (
 // the block's bits re-aligned to a byte, the end-of-stream magic and the
 // stream CRC (for one block, the block CRC). Read folds the block CRCs and
 // checks each stream CRC.
+//
+// Memory is bounded by bytes, not by the data: a worker keeps a block's
+// output decoded only up to maxBlockOut; a block that expands further (RLE1
+// lets 900 kB become 45.9 MB, so a 1.5 KB file can hold 2 GiB of zeros) is
+// held in its pre-RLE1 form, at most 900 kB, after its CRC was checked over
+// the whole expansion, and Read expands it into the caller's buffer. So
+// every block in flight holds at most maxBlockOut bytes of output, and the
+// number of blocks in flight is bounded by the channels (about two per
+// worker).
 //
 // The magic can in principle occur inside compressed data (2^-48 per bit).
 // A block cut at such a false magic fails to decode; Read then decodes it
@@ -56,7 +66,20 @@ var bzCand = func() (t [256]bool) {
 	return t
 }()
 
+// maxBlockOut is the most output a worker holds decoded for one block
+// (2 MiB; blocks of real files expand to about 1 MB).
+const maxBlockOut = 2 << 20
+
 type bzJobKind uint8
+
+// bzForm is what a decoded block's out holds.
+type bzForm uint8
+
+const (
+	bzFormPlain bzForm = iota // the decoded bytes
+	bzFormRLE1                // the bytes before RLE1 decoding, CRC checked
+	bzFormStd                 // a one-block stream the standard library decodes, checked
+)
 
 const (
 	bzJobBlock bzJobKind = iota
@@ -77,6 +100,7 @@ type bzJob struct {
 	nextIsBlock bool
 	off         int64 // compressed byte offset of the segment
 	out         []byte
+	form        bzForm // what out holds
 	err         error
 	done        chan struct{}
 }
@@ -100,6 +124,8 @@ type Reader struct {
 	srcFree   chan []byte
 
 	cur    []byte
+	lazy   io.Reader // expands the current block when it is not held decoded
+	exp    rle1
 	curJob *bzJob
 	held   *bzJob
 	crc    uint32
@@ -153,15 +179,43 @@ func (z *Reader) Close() error {
 
 // Read implements io.Reader. Errors name the compressed byte offset.
 func (z *Reader) Read(p []byte) (int, error) {
-	for len(z.cur) == 0 {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if len(z.cur) > 0 {
+			n := copy(p, z.cur)
+			z.cur = z.cur[n:]
+			return n, nil
+		}
+		if z.lazy != nil {
+			n, err := z.lazy.Read(p)
+			if n > 0 {
+				return n, nil
+			}
+			if err == nil {
+				continue
+			}
+			z.lazy = nil
+			if err != io.EOF {
+				// The worker decoded this block whole: not expected.
+				z.err = fmt.Errorf("bzip2: block at compressed byte %d: %w", z.curJob.off, err)
+			}
+			continue
+		}
 		if z.err != nil {
 			return 0, z.err
 		}
 		z.advance()
 	}
-	n := copy(p, z.cur)
-	z.cur = z.cur[n:]
-	return n, nil
+}
+
+// Read implements io.Reader over expand (p is not empty).
+func (x *rle1) Read(p []byte) (int, error) {
+	if n := x.expand(p); n > 0 {
+		return n, nil
+	}
+	return 0, io.EOF
 }
 
 func (z *Reader) nextJob() *bzJob {
@@ -228,7 +282,8 @@ func (z *Reader) advance() {
 				out, err := decodeJoined(j, nx)
 				if err == nil {
 					z.recycle(nx)
-					j.out, j.err, j.nextIsBlock = out, nil, nx.nextIsBlock
+					z.recycle(j)
+					j.out, j.form, j.err, j.nextIsBlock = out, bzFormPlain, nil, nx.nextIsBlock
 				}
 			}
 			if j.err != nil {
@@ -241,11 +296,20 @@ func (z *Reader) advance() {
 		return
 	}
 	z.crc = (z.crc<<1 | z.crc>>31) ^ j.crc
-	z.cur, z.curJob = j.out, j
+	z.curJob = j
+	switch j.form {
+	case bzFormRLE1:
+		z.exp = rle1{pre: j.out, last: -1}
+		z.lazy = &z.exp
+	case bzFormStd:
+		z.lazy = stdbzip2.NewReader(bytes.NewReader(j.out))
+	default:
+		z.cur = j.out
+	}
 }
 
 func (z *Reader) recycle(j *bzJob) {
-	if j.out != nil {
+	if j.out != nil && cap(j.out) <= 2*maxBlockOut {
 		select {
 		case z.outFree <- j.out[:0]:
 		default:
@@ -407,10 +471,14 @@ func getBuf(p *sync.Pool) []byte {
 }
 
 func putBuf(p *sync.Pool, b []byte) {
-	if cap(b) >= 1<<20 && cap(b) <= 64<<20 {
+	if cap(b) >= 1<<20 && cap(b) <= 2*maxBlockOut {
 		p.Put(b[:cap(b)])
 	}
 }
+
+// bzTestStdOnly makes the workers decode every block with the standard
+// library, as they do a block the native decoder rejects (tests only).
+var bzTestStdOnly bool
 
 // bzTestSplit, when positive, makes the splitter cut the first block this
 // many bits after its magic, as a false magic would (tests only).
@@ -641,14 +709,80 @@ func (z *Reader) runNative() {
 		default:
 			out = getBuf(&bzOutPool)[:0]
 		}
-		out, err := d.decode(out[:0], j.src, j.bitOff, j.nbits, j.level)
+		pre, crc, err := d.decodePre(j.src, j.bitOff, j.nbits, j.level)
+		if bzTestStdOnly {
+			err = errBzBlock
+		}
+		if err == nil {
+			out, j.form, err = expandBlock(out[:0], pre, crc)
+		}
 		if err != nil {
 			synth = synthesize(synth, j)
-			out, err = io.ReadAll(stdbzip2.NewReader(bytes.NewReader(synth)))
+			out, j.form, err = stdBlock(out[:0], synth)
 		}
 		j.out, j.err = out, err
 		close(j.done)
 	}
+}
+
+// expandBlock undoes RLE1 on a block's pre bytes into out when the result
+// fits in maxBlockOut, and checks the block CRC. A block that expands
+// further is checked over its whole expansion (out serving as scratch) and
+// returned as a copy of pre, to be expanded as it is read.
+func expandBlock(out, pre []byte, want uint32) ([]byte, bzForm, error) {
+	x := rle1{pre: pre, last: -1}
+	for !x.done() {
+		if len(out) == cap(out) {
+			if cap(out) >= maxBlockOut {
+				break
+			}
+			out = slices.Grow(out, min(cap(out)+64<<10, maxBlockOut-cap(out)))
+		}
+		out = out[:len(out)+x.expand(out[len(out):cap(out)])]
+	}
+	if x.done() {
+		if got := bzCRC(out); got != want {
+			return out[:0], bzFormPlain, crcErr(got, want)
+		}
+		return out, bzFormPlain, nil
+	}
+	c := bzCRCUpdate(^uint32(0), out)
+	for {
+		n := x.expand(out[:cap(out)])
+		if n == 0 {
+			break
+		}
+		c = bzCRCUpdate(c, out[:n])
+	}
+	if got := ^c; got != want {
+		return out[:0], bzFormPlain, crcErr(got, want)
+	}
+	return append(out[:0], pre...), bzFormRLE1, nil
+}
+
+// stdBlock decodes a synthesised one-block stream with the standard
+// library into out when it fits in maxBlockOut; a bigger block is decoded
+// through (which checks its CRC) and returned as a copy of the stream, for
+// Read to decode again as it is read.
+func stdBlock(out, synth []byte) ([]byte, bzForm, error) {
+	r := stdbzip2.NewReader(bytes.NewReader(synth))
+	for len(out) < maxBlockOut {
+		if len(out) == cap(out) {
+			out = slices.Grow(out, min(cap(out)+64<<10, maxBlockOut-len(out)))
+		}
+		n, err := r.Read(out[len(out):min(cap(out), maxBlockOut)])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			return out, bzFormPlain, nil
+		}
+		if err != nil {
+			return out, bzFormPlain, err
+		}
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return out, bzFormPlain, err
+	}
+	return append(out[:0], synth...), bzFormStd, nil
 }
 
 // bzWorker decodes blocks with one long-lived standard-library decoder fed

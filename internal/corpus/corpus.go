@@ -15,17 +15,24 @@ import (
 	"time"
 )
 
-// Dir returns the corpus directory, or "" when it does not exist.
-func Dir() string {
+// Root returns where the corpus is looked for: $BGP_CORPUS, else
+// ../shared/testdata/real beside the repository, whether it exists or not
+// (for tests that build file paths themselves and skip when one is missing).
+func Root() string {
 	if d := os.Getenv("BGP_CORPUS"); d != "" {
 		return d
 	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		return ""
+		return filepath.Join("..", "..", "shared", "testdata", "real")
 	}
 	// file is <root>/internal/corpus/corpus.go; the corpus is <root>/../shared/testdata/real.
-	d := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "testdata", "real")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "testdata", "real")
+}
+
+// Dir returns the corpus directory, or "" when it does not exist.
+func Dir() string {
+	d := Root()
 	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 		return ""
 	}

@@ -40,14 +40,19 @@ func ReadFrames(path string) (values, keys [][]byte, err error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	sr := openbmp.NewStreamReader(f, openbmp.KindUnknown)
+	return Frames(f, path)
+}
+
+// Frames is ReadFrames on data read from r; name labels its errors.
+func Frames(r io.Reader, name string) (values, keys [][]byte, err error) {
+	sr := openbmp.NewStreamReader(r, openbmp.KindUnknown)
 	for {
 		fr, err := sr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		v := append([]byte(nil), fr...)
 		var key []byte

@@ -5,5 +5,5 @@
 # Needs the Debian gobgpd package (gobgpd and gobgp on PATH) and, for
 # frr-bmp.obmp, the frr package (/usr/lib/frr/bgpd).
 set -eu
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.."  # the repository root
 go test ./integration/ -run '^(TestGoBGPBMP|TestFRRBMP)$' -count=1 -v -gobgp.record
