@@ -53,8 +53,9 @@ Point a router at it:
 Backpressure: the producer buffers at most collect.buffer.bytes. When Kafka
 falls behind, the collector stops reading the routers' sockets and TCP holds the
 routers back; memory stays flat. A router that reconnects starts a new session
-(a new Initiation and Peer Ups follow); a second session from a router whose
-first one is still open replaces it.
+(a new Initiation and Peer Ups follow); when it reconnects while its old
+session is still open, the old one is read to its end first (or closed after a
+second of silence, a half-open connection), so sessions never interleave.
 
 With bootstrap.servers=embedded (the default) it starts an in-process broker
 and logs its address; "run --collect ADDR" runs the collector beside the

@@ -304,13 +304,15 @@ func (s *Server) Router(addr netip.Addr) (RouterStats, bool) {
 
 // conn is one router session.
 type conn struct {
-	nc       net.Conn
-	r        *router
-	remote   netip.AddrPort
-	stopping atomic.Bool
-	done     chan struct{}
-	abortMu  sync.Mutex
-	abortErr error
+	nc        net.Conn
+	lastRead  atomic.Int64 // unix ns of the last read that returned data
+	producing atomic.Bool  // in a Producer call
+	r         *router
+	remote    netip.AddrPort
+	stopping  atomic.Bool
+	done      chan struct{}
+	abortMu   sync.Mutex
+	abortErr  error
 }
 
 // stop makes the session's reads end (the reader sees the end of the
@@ -363,9 +365,14 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		s.routers[ap.Addr()] = r
 	}
 	c := &conn{nc: nc, r: r, remote: ap, done: make(chan struct{})}
+	c.lastRead.Store(time.Now().UnixNano())
 	s.conns[c] = struct{}{}
 	return c
 }
+
+// replaceIdle is how long an old session of a reconnected router may stay
+// idle before it is closed.
+const replaceIdle = time.Second
 
 // maxNoFrame is how many bytes a session may send without one valid BMP
 // message before it is closed as not BMP at all: a bound on the framing
@@ -386,6 +393,9 @@ func (sr *sockReader) Read(p []byte) (int, error) {
 		return 0, sr.err
 	}
 	n, err := sr.c.nc.Read(p)
+	if n > 0 {
+		sr.c.lastRead.Store(time.Now().UnixNano())
+	}
 	sr.n += int64(n)
 	sr.c.r.read.Add(uint64(n))
 	sr.noFrame += n
@@ -408,18 +418,33 @@ func (s *Server) run(ctx context.Context, c *conn) {
 	r := c.r
 	log := s.cfg.Log.With("router", r.addr.String(), "remote", c.remote.String())
 
-	// A router reconnecting while its old session is still open (a
-	// half-open connection after a reboot, say) replaces it: the old one is
-	// closed and finished before the new one is read, so that the two never
-	// interleave on the router's key.
+	// A router reconnecting while its old session is still open replaces
+	// it once the old one has ended: the two never interleave on the
+	// router's key. An old session still delivering (the tail of what the
+	// router sent before it reconnected) is read to its end; one that
+	// stays idle for a second, neither reading nor waiting on the Producer
+	// (a half-open connection after a reboot, say), is closed.
 	r.mu.Lock()
 	old := r.current
 	r.current, r.remote, r.connectedAt = c, c.remote, time.Now()
 	r.mu.Unlock()
 	if old != nil {
-		log.Warn("bmp collector: router reconnected while its previous session was open; closing the previous one", "previous", old.remote.String())
-		old.abort(errors.New("replaced by a new session from the same router"))
-		<-old.done
+		log.Warn("bmp collector: router reconnected while its previous session was open; the previous one ends first", "previous", old.remote.String())
+		tick := time.NewTicker(replaceIdle)
+	wait:
+		for {
+			select {
+			case <-old.done:
+				break wait
+			case <-tick.C:
+				if !old.producing.Load() && time.Since(time.Unix(0, old.lastRead.Load())) >= replaceIdle {
+					old.abort(errors.New("replaced by a new session from the same router"))
+					<-old.done
+					break wait
+				}
+			}
+		}
+		tick.Stop()
 	}
 	r.sessions.Add(1)
 	log.Info("bmp router connected", "router_hash", string(r.key), "session", r.sessions.Load())
@@ -479,7 +504,10 @@ func (s *Server) run(ctx context.Context, c *conn) {
 			Key: r.key, HeaderLen: hl, Router: r.addr, Offset: sr.Offset(), Abort: c.abort,
 			Value: h.AppendTo(make([]byte, 0, hl+len(f)), f),
 		}
-		if perr := s.cfg.Produce(ctx, m); perr != nil {
+		c.producing.Store(true)
+		perr := s.cfg.Produce(ctx, m)
+		c.producing.Store(false)
+		if perr != nil {
 			if errors.Is(perr, ErrSkip) {
 				r.dropped.Add(1)
 				log.Warn("bmp collector: message not published", "offset", m.Offset, "len", len(f), "err", perr)

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -655,5 +656,43 @@ func TestGracefulStop(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("after the stop the router reads %v, want EOF", err)
+	}
+}
+
+// TestReconnectWhileTailUnread: a router closes its session and connects
+// again while the collector, held back by a slow Producer, has not read the
+// old session's tail: the tail is delivered first, then the new session,
+// nothing lost or interleaved.
+func TestReconnectWhileTailUnread(t *testing.T) {
+	stream := corpus.Read(t, "pmacct/streams/208-mem-leak-test_router-203.0.113.81.bmp")
+	want := frames(t, stream)
+	sk := newSink()
+	var n atomic.Int64
+	slow := func(ctx context.Context, m Message) error {
+		if n.Add(1)%50 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		return sk.produce(ctx, m)
+	}
+	s, addr, _ := start(t, Config{Produce: slow})
+	a := netip.MustParseAddr("127.0.0.60")
+	first := dialFrom(t, a, addr)
+	if _, err := first.Write(stream); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	second := dialFrom(t, a, addr)
+	if _, err := second.Write(stream); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Router(a); st.Read >= uint64(len(stream)) {
+		t.Logf("the first session was read to its end before the second connected; the test shows nothing")
+	}
+	got := sk.waitN(t, a, 2*len(want))
+	checkMessages(t, s, got[:len(want)], want, a, "", time.Time{}, time.Now())
+	checkMessages(t, s, got[len(want):], want, a, "", time.Time{}, time.Now())
+	st, _ := s.Router(a)
+	if st.Sessions != 2 || st.Messages != uint64(2*len(want)) {
+		t.Errorf("stats %+v", st)
 	}
 }
