@@ -33,8 +33,11 @@ goes on. Every message is wrapped in an OpenBMP v1.7 binary header (collector
 admin id collect.admin.id and its MD5 hash, the router's address and hash,
 router group collect.router.group, the collection time) and produced to
 collect.topic (default: the first of topics, openbmp.bmp_raw) with the router
-hash as key, so a router's messages stay on one partition, in order; acks=all,
-idempotent producer.
+hash in hex as key, so a router's messages stay on one partition, in order;
+acks=all, idempotent producer. The collector hash is the MD5 of the admin id
+and the router hash the MD5 of the router's address, as OpenBMP computes them
+(collect.router.hash=openbmp copies OpenBMP's hash exactly, which stops at the
+address's first zero byte, so that 10.0.0.1 and 10.0.0.2 share one).
 
 Point a router at it:
   gobgpd (TOML):  [[bmp-servers]]
