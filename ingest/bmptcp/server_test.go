@@ -696,3 +696,37 @@ func TestReconnectWhileTailUnread(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestIPv6Router: a router connecting over IPv6 gets the IPv6 flag and its
+// full address in the header.
+func TestIPv6Router(t *testing.T) {
+	msgs := frames(t, corpus.Read(t, "pmacct/streams/200-BMP-HUAWEI-locrib_instance.traffic-00.bmp"))
+	sk := newSink()
+	s, err := NewServer(Config{AdminID: "v6", Produce: sk.produce, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(msgs[0])
+	a := netip.IPv6Loopback()
+	got := sk.waitN(t, a, 1)
+	h, hl, err := openbmp.DecodeHeader(got[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Flags != openbmp.FlagRouterMessage|openbmp.FlagRouterIPv6 || h.RouterIP != a || h.RouterHash != RouterHash(a) || hl != 78+2 || !bytes.Equal(got[0].BMP(), msgs[0]) {
+		t.Errorf("header %+v (length %d)", h, hl)
+	}
+}
