@@ -11,7 +11,9 @@
 // (a Kafka producer whose buffer is full) stops the reads of that socket,
 // the kernel's receive window closes and the router's writes block. Memory
 // does not grow with the backlog: per session it is the framing buffer
-// (64 KiB, more only for a larger message) and the message in hand.
+// (64 KiB, more only for a larger message) and the message in hand. A
+// session that sends 17 MiB without a valid message is closed, so that
+// resynchronising over garbage holds at most 32 MiB.
 //
 // It is not a Kafka producer (package connector publishes the messages) and
 // it does not decode BMP beyond its framing (package openbmp does, on the
@@ -196,20 +198,31 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // Serve accepts sessions on ln until ctx ends, then stops gracefully: it
 // closes ln, stops reading every socket, produces the messages already
 // read (a message cut by the stop is counted as Cut), calls Flush, and only
-// then closes the sockets. It returns nil after a stop, or the error that
-// made accepting fail. A Server serves once.
+// then closes the sockets. A failing Accept (no file descriptors left) is
+// logged and retried with backoff. Closing ln stops the server as ctx does.
+// It returns nil, or the error of Flush. A Server serves once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	prodCtx, cancelProd := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelProd()
 	var wg sync.WaitGroup
 	acceptErr := make(chan error, 1)
 	go func() {
+		var backoff time.Duration
 		for {
 			nc, err := ln.Accept()
 			if err != nil {
-				acceptErr <- err
-				return
+				if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+					acceptErr <- err
+					return
+				}
+				// Out of file descriptors, say: wait and retry, as
+				// net/http does, rather than stop collecting.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.cfg.Log.Warn("bmp collector: accept failed; retrying", "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
 			}
+			backoff = 0
 			c := s.newConn(nc)
 			if c == nil {
 				continue

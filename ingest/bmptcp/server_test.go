@@ -730,3 +730,27 @@ func TestIPv6Router(t *testing.T) {
 		t.Errorf("header %+v (length %d)", h, hl)
 	}
 }
+
+// TestGarbageAfterMessage: after a valid message, a client sends junk
+// that never resynchronises: the session is closed once 17 MiB came
+// without a valid message, rather than buffering without end.
+func TestGarbageAfterMessage(t *testing.T) {
+	msgs := frames(t, corpus.Read(t, "pmacct/streams/200-BMP-HUAWEI-locrib_instance.traffic-00.bmp"))
+	sk := newSink()
+	s, addr, _ := start(t, Config{Produce: sk.produce})
+	a := netip.MustParseAddr("127.0.0.62")
+	c := dialFrom(t, a, addr)
+	c.Write(msgs[0])
+	junk := bytes.Repeat([]byte{0xee}, 1<<20)
+	for i := 0; i < 32; i++ {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write(junk); err != nil {
+			break // closed by the collector
+		}
+	}
+	waitFor(t, "session end", func() bool { st, _ := s.Router(a); return !st.Connected && st.LastError != "" })
+	st, _ := s.Router(a)
+	if st.Messages != 1 || !strings.Contains(st.LastError, "not a BMP stream") || st.Read > maxNoFrame+(1<<20)+uint64(len(msgs[0])) || st.Damaged != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
