@@ -405,6 +405,9 @@ func (sr *sockReader) Read(p []byte) (int, error) {
 	if sr.err != nil {
 		return 0, sr.err
 	}
+	if budget := maxNoFrame - sr.noFrame + 1; len(p) > budget {
+		p = p[:max(budget, 1)]
+	}
 	n, err := sr.c.nc.Read(p)
 	if n > 0 {
 		sr.c.lastRead.Store(time.Now().UnixNano())
