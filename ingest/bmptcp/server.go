@@ -41,8 +41,10 @@ import (
 // openbmp.bmp_raw.
 type Message struct {
 	// Key is the Kafka key: the router hash in lower-case hex (32 bytes),
-	// as OpenBMP's collector keys bmp_raw. It is shared by every message of
-	// the session: do not modify it.
+	// as OpenBMP's collector keys bmp_raw (obmp-collector
+	// MsgBusImpl_kafka.cpp send_bmp_raw produces with key r_hash_str; the
+	// v2-beta rewrite uses the 16 raw bytes). It is shared by every message
+	// of the session: do not modify it.
 	Key []byte
 	// Value is the OpenBMP v1.7 header followed by the BMP message. It is
 	// freshly allocated for each message and belongs to the Producer.
@@ -478,6 +480,7 @@ func (s *Server) run(ctx context.Context, c *conn) {
 		RowCount:      1,
 	}
 	hl := h.Len()
+	abort := c.abort // one method value per session, not per message
 	var (
 		msgs, damaged, skipped int64
 		endErr                 error
@@ -517,7 +520,7 @@ func (s *Server) run(ctx context.Context, c *conn) {
 		now := time.Now()
 		h.CollectedAt = now.UnixMicro()
 		m := Message{
-			Key: r.key, HeaderLen: hl, Router: r.addr, Offset: sr.Offset(), Abort: c.abort,
+			Key: r.key, HeaderLen: hl, Router: r.addr, Offset: sr.Offset(), Abort: abort,
 			Value: h.AppendTo(make([]byte, 0, hl+len(f)), f),
 		}
 		c.producing.Store(true)

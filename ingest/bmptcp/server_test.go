@@ -85,9 +85,15 @@ func start(t *testing.T, cfg Config) (*Server, string, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startServer(t, s)
+}
+
+// startServer serves s on 127.0.0.1:0 until tb ends (or stop is called).
+func startServer(tb testing.TB, s *Server) (*Server, string, func()) {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -97,17 +103,17 @@ func start(t *testing.T, cfg Config) (*Server, string, func()) {
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
+				tb.Errorf("Serve: %v", err)
 			}
 		})
 	}
-	t.Cleanup(stop)
+	tb.Cleanup(stop)
 	return s, ln.Addr().String(), stop
 }
 
 // dialFrom connects to addr from the loopback address from, so that every
 // simulated router has its own address.
-func dialFrom(t *testing.T, from netip.Addr, addr string) *net.TCPConn {
+func dialFrom(t testing.TB, from netip.Addr, addr string) *net.TCPConn {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from.AsSlice()}}
 	c, err := d.Dial("tcp", addr)
