@@ -79,6 +79,11 @@ func CollectMetrics(addr string) CollectOption { return func(c *Collector) { c.m
 // only Route Mirroring or a broken router comes near it.
 const maxCollectRecord = 1000012 - 512
 
+// maxCollectBuffered bounds the records the producer buffers, beside
+// collect.buffer.bytes: each record costs a few hundred bytes beyond its
+// value, as much again as a typical BMP message.
+const maxCollectBuffered = 32768
+
 // NewCollector checks the collector's configuration and returns a
 // Collector. It connects to nothing yet.
 func NewCollector(cfg *Config, log *slog.Logger, opts ...CollectOption) (*Collector, error) {
@@ -188,7 +193,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		kgo.DefaultProduceTopic(c.topic),
 		// Later options win: bound the buffer so that Produce blocks.
 		kgo.MaxBufferedBytes(cfg.CollectBufferBytes),
-		kgo.MaxBufferedRecords(100_000),
+		kgo.MaxBufferedRecords(maxCollectBuffered),
 	)
 	if c.cl, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("collector producer: %w", err)

@@ -315,7 +315,7 @@ var Keys = []Key{
 	{Name: "collect.admin.id", Default: "hostname", Doc: "BMP collector: admin id in each OpenBMP header (bgpreader's collector name); \"hostname\" uses the host's name.", set: str(func(c *Config) *string { return &c.CollectAdminID })},
 	{Name: "collect.router.group", Default: "", Doc: "BMP collector: router group in each OpenBMP header (bgpreader's router name; empty: none, the router's BMP sysName is used).", set: str(func(c *Config) *string { return &c.CollectRouterGroup })},
 	{Name: "collect.router.hash", Default: "address", Allowed: []string{"address", "openbmp"}, Doc: "BMP collector: router hash (the Kafka key): MD5 of the router address, or OpenBMP's exact MD5, which stops at the address's first zero byte (10.0.0.1 and 10.0.0.2 then share a hash); they agree for addresses without a zero byte.", set: enum(func(c *Config) *string { return &c.CollectRouterHash })},
-	{Name: "collect.buffer.bytes", Default: "33554432", Doc: "BMP collector: bytes the producer buffers before it stops reading the routers' sockets (TCP then holds the routers back).", set: integer(1<<20, 1<<30, func(c *Config) *int { return &c.CollectBufferBytes })},
+	{Name: "collect.buffer.bytes", Default: "33554432", Doc: "BMP collector: bytes the producer buffers (and at most 32768 messages) before it stops reading the routers' sockets (TCP then holds the routers back).", set: integer(1<<20, 1<<30, func(c *Config) *int { return &c.CollectBufferBytes })},
 }
 
 var keyIndex = func() map[string]*Key {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -42,6 +43,56 @@ func procHWM(t *testing.T, pid int) int64 {
 }
 
 var listenLine = regexp.MustCompile(`msg="BMP collector listening" addr=(\S+)`)
+
+// startCollectProc runs "bgp-connector collect" on 127.0.0.1:0 with the
+// --set pairs, and returns it once it listens, with its address, its log
+// lines (the channel is closed when it exits) and the lines read so far.
+func startCollectProc(t *testing.T, sets ...string) (*exec.Cmd, *net.TCPAddr, <-chan string, []string) {
+	t.Helper()
+	args := []string{"collect", "--listen", "127.0.0.1:0", "--log-level", "info"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	cmd := exec.Command(connBinary(t), args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	logc := make(chan string, 1000)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			select {
+			case logc <- sc.Text():
+			default:
+			}
+		}
+		close(logc)
+	}()
+	var log []string
+	for {
+		select {
+		case l, ok := <-logc:
+			if !ok {
+				t.Fatalf("collect exited: %s", strings.Join(log, "\n"))
+			}
+			log = append(log, l)
+			if m := listenLine.FindStringSubmatch(l); m != nil {
+				tcp, err := net.ResolveTCPAddr("tcp", m[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cmd, tcp, logc, log
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("collect not listening after 30 s: %s", strings.Join(log, "\n"))
+		}
+	}
+}
 
 // TestCollectSlowBroker runs "bgp-connector collect" as its own process
 // against a broker whose produce requests are first held, then slowed, and
@@ -82,44 +133,7 @@ func TestCollectSlowBroker(t *testing.T) {
 		return nil, nil, false
 	})
 
-	cmd := exec.Command(connBinary(t), "collect", "--listen", "127.0.0.1:0", "--log-level", "info",
-		"--set", "bootstrap.servers="+addr, "--set", "collect.buffer.bytes="+strconv.Itoa(4<<20), "--set", "collect.admin.id="+collectAdminID)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logc := make(chan string, 1000)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			select {
-			case logc <- sc.Text():
-			default:
-			}
-		}
-		close(logc)
-	}()
-	var log []string
-	var listen string
-	for listen == "" {
-		select {
-		case l, ok := <-logc:
-			if !ok {
-				t.Fatalf("collect exited: %s", strings.Join(log, "\n"))
-			}
-			log = append(log, l)
-			if m := listenLine.FindStringSubmatch(l); m != nil {
-				listen = m[1]
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("collect not listening after 30 s: %s", strings.Join(log, "\n"))
-		}
-	}
-	tcp, _ := net.ResolveTCPAddr("tcp", listen)
+	cmd, tcp, logc, log := startCollectProc(t, "bootstrap.servers="+addr, "collect.buffer.bytes="+strconv.Itoa(4<<20), "collect.admin.id="+collectAdminID)
 	router := netip.MustParseAddr("127.0.0.61")
 	c := dialBMP(t, router, tcp)
 
@@ -201,5 +215,58 @@ func TestCollectSlowBroker(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(log, "\n"), fmt.Sprintf(`msg="BMP collector stopped" produced=%d failed=0`, want)) {
 		t.Errorf("no clean stop in the log:\n%s", strings.Join(log[max(0, len(log)-10):], "\n"))
+	}
+}
+
+// TestCollectProc20Routers runs "bgp-connector collect" (default settings,
+// a 32 MiB producer buffer) as its own process and replays 20 real router
+// streams into it at once, 20 sessions each (56 MB), and reports its peak
+// RSS. It is flat in the volume: about 83 MiB for 28 MB as for 56 MB, the
+// bounded producer buffer and the garbage collector's headroom.
+func TestCollectProc20Routers(t *testing.T) {
+	connSkipShort(t)
+	_, streams := replayStreams(t, 20)
+	cluster, addr, err := connector.StartEmbedded(0, 6, "openbmp.bmp_raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	cmd, tcp, _, _ := startCollectProc(t, "bootstrap.servers="+addr)
+	const rounds = 20
+	want, size := 0, 0
+	for _, s := range streams {
+		want += rounds * len(bmpMessages(t, s))
+		size += rounds * len(s)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				c := dialBMP(t, replayRouter(i), tcp)
+				c.Write(s)
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(60 * time.Second)
+	for sumOffsets(endOffsets(t, addr, "openbmp.bmp_raw")) < int64(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records after 60 s", sumOffsets(endOffsets(t, addr, "openbmp.bmp_raw")), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	el := time.Since(start)
+	peak := procHWM(t, cmd.Process.Pid)
+	t.Logf("20 routers x %d sessions: %.1f MB, %d BMP messages in %v (%.0f msgs/s); collector peak RSS %.1f MiB",
+		rounds, float64(size)/1e6, want, el.Round(time.Millisecond), float64(want)/el.Seconds(), float64(peak)/(1<<20))
+	if got := sumOffsets(endOffsets(t, addr, "openbmp.bmp_raw")); got != int64(want) {
+		t.Errorf("%d records, want %d", got, want)
+	}
+	if peak > 128<<20 {
+		t.Errorf("collector peak RSS %d bytes with 20 routers; bound 128 MiB", peak)
 	}
 }
