@@ -37,7 +37,8 @@ SIGTERM or SIGINT stops fetching, finishes the elems in flight, commits and
 exits 0.
 
 --collect ADDR also runs a BMP collector on ADDR (see "collect --help") that
-publishes to the first input topic on the same brokers: with the embedded
+publishes to collect.topic (default: the first input topic) on the same
+brokers: with the embedded
 broker, routers -> elems in one process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
