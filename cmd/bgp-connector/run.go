@@ -38,8 +38,7 @@ exits 0.
 
 --collect ADDR also runs a BMP collector on ADDR (see "collect --help") that
 publishes to collect.topic (default: the first input topic) on the same
-brokers: with the embedded
-broker, routers -> elems in one process.`,
+brokers: with the embedded broker, routers -> elems in one process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if example {
