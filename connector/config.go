@@ -108,6 +108,18 @@ type Config struct {
 	// must differ.
 	TransactionalIDPrefix string
 
+	// The BMP collector (bgp-connector collect, run --collect): the address
+	// it listens on, the topic it publishes to ("" = the first of Topics),
+	// the admin id and router group of its OpenBMP headers ("hostname" =
+	// the host's name), the router hash ("address" or "openbmp") and the
+	// producer's buffer bound in bytes.
+	CollectListen      string
+	CollectTopic       string
+	CollectAdminID     string
+	CollectRouterGroup string
+	CollectRouterHash  string
+	CollectBufferBytes int
+
 	origins map[string]string
 }
 
@@ -318,6 +330,12 @@ var Keys = []Key{
 		set: func(c *Config, v string) error { c.ExactlyOnce = v == "required"; return nil }},
 	{Name: "transactional.id.prefix", Default: "", Doc: "With exactly.once.support=required, transactional ids are <prefix>-<task>; default <name>-<hostname>. Keep it stable across restarts of one instance (to fence a killed predecessor) and distinct between instances.", set: str(func(c *Config) *string { return &c.TransactionalIDPrefix })},
 	{Name: "bmp.peer.up.state", Default: "established", Allowed: []string{"established", "active"}, Doc: "New state of the S elem of a BMP Peer Up (bgpreader uses active).", set: enum(func(c *Config) *string { return &c.PeerUpState })},
+	{Name: "collect.listen", Default: "0.0.0.0:5000", Doc: "BMP collector (collect, run --collect): host:port it accepts router sessions on (OpenBMP's port is 5000).", set: str(func(c *Config) *string { return &c.CollectListen })},
+	{Name: "collect.topic", Default: "", Doc: "BMP collector: topic it publishes OpenBMP raw messages to (empty: the first of topics, i.e. openbmp.bmp_raw).", set: str(func(c *Config) *string { return &c.CollectTopic })},
+	{Name: "collect.admin.id", Default: "hostname", Doc: "BMP collector: admin id in each OpenBMP header (bgpreader's collector name); \"hostname\" uses the host's name.", set: str(func(c *Config) *string { return &c.CollectAdminID })},
+	{Name: "collect.router.group", Default: "", Doc: "BMP collector: router group in each OpenBMP header (bgpreader's router name; empty: none, the router's BMP sysName is used).", set: str(func(c *Config) *string { return &c.CollectRouterGroup })},
+	{Name: "collect.router.hash", Default: "address", Allowed: []string{"address", "openbmp"}, Doc: "BMP collector: router hash (the Kafka key): MD5 of the router address, or OpenBMP's exact MD5, which stops at the address's first zero byte (10.0.0.1 and 10.0.0.2 then share a hash); they agree for addresses without a zero byte.", set: enum(func(c *Config) *string { return &c.CollectRouterHash })},
+	{Name: "collect.buffer.bytes", Default: "33554432", Doc: "BMP collector: bytes the producer buffers (and at most 32768 messages) before it stops reading the routers' sockets (TCP then holds the routers back).", set: integer(1<<20, 1<<30, func(c *Config) *int { return &c.CollectBufferBytes })},
 }
 
 var keyIndex = func() map[string]*Key {

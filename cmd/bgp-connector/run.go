@@ -19,6 +19,7 @@ func init() {
 		sets     []string
 		example  bool
 		logLevel string
+		collect  string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [--config connector.properties] [--set key=value]...",
@@ -38,7 +39,11 @@ against it).
 Configuration: a Kafka Connect style .properties file, then BGP_CONNECTOR_*
 environment variables (BGP_CONNECTOR_GROUP_ID sets group.id), then --set.
 SIGTERM or SIGINT stops fetching, finishes the elems in flight, commits and
-exits 0.`,
+exits 0.
+
+--collect ADDR also runs a BMP collector on ADDR (see "collect --help") that
+publishes to collect.topic (default: the first input topic) on the same
+brokers: with the embedded broker, routers -> elems in one process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if example {
@@ -67,6 +72,9 @@ exits 0.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
+			if collect != "" {
+				return connector.RunWithCollector(ctx, c, collect)
+			}
 			return c.Run(ctx)
 		},
 	}
@@ -74,6 +82,7 @@ exits 0.`,
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override one key: --set key=value (repeatable)")
 	cmd.Flags().BoolVar(&example, "print-config", false, "print every configuration key with its default and exit")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&collect, "collect", "", "also run a BMP collector on this host:port (e.g. 0.0.0.0:5000)")
 	rootCmd.AddCommand(cmd)
 }
 
