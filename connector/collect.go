@@ -182,6 +182,9 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.log.Info("embedded Kafka broker listening", "addr", addr, "try", "kcat -b "+addr+" -C -t "+c.topic)
 	}
 	if len(c.brokers) == 0 {
+		if err := cfg.NeedBrokers(); err != nil {
+			return err // no default: an in-memory broker is asked for by name
+		}
 		c.brokers = cfg.BootstrapServers
 	}
 	base, err := ClientOpts(cfg, c.brokers, c.log)

@@ -24,7 +24,7 @@ import (
 
 func collectTestConfig(t testing.TB, sets ...string) *Config {
 	t.Helper()
-	s, err := SetSettings(append([]string{"collect.listen=127.0.0.1:0", "collect.admin.id=unit"}, sets...))
+	s, err := SetSettings(append([]string{"bootstrap.servers=embedded", "collect.listen=127.0.0.1:0", "collect.admin.id=unit"}, sets...))
 	if err != nil {
 		t.Fatal(err)
 	}
