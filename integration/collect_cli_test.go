@@ -54,7 +54,7 @@ func TestCollectCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	if code, out := exitCode(t, "collect", "--listen", busy.Addr().String()); code != 1 || !strings.Contains(out, "collect.listen "+busy.Addr().String()) {
+	if code, out := exitCode(t, "collect", "--set", "bootstrap.servers=embedded", "--listen", busy.Addr().String()); code != 1 || !strings.Contains(out, "collect.listen "+busy.Addr().String()) {
 		t.Errorf("busy port: exit %d, %s", code, out)
 	}
 	if code, out := exitCode(t, "run", "--help"); code != 0 || !strings.Contains(out, "--collect") {
@@ -74,7 +74,7 @@ func TestRunCollect(t *testing.T) {
 	n := len(bmpMessages(t, stream))
 	port := freePort(t, netip.MustParseAddr("127.0.0.1"))
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(connBinary(t), "run", "--collect", listen, "--set", "collect.admin.id="+collectAdminID)
+	cmd := exec.Command(connBinary(t), "run", "--collect", listen, "--set", "bootstrap.servers=embedded", "--set", "collect.admin.id="+collectAdminID)
 	var log connBuf
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {

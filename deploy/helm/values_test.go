@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ var chartOwned = map[string]bool{
 	"security.protocol": true, "sasl.mechanism": true, "sasl.username": true, "sasl.password": true,
 	"ssl.ca.location": true, "ssl.certificate.location": true, "ssl.key.location": true,
 	"metrics.listen": true, "embedded.port": true, "embedded.partitions": true,
+	"collect.listen": true, // the collect Deployment's --listen, from collect.port
 }
 
 // secureValues is a full production value set: SASL_SSL with SCRAM-SHA-512
@@ -584,8 +586,12 @@ func TestChartSchemaFollowsConnectorKeys(t *testing.T) {
 			rendered[k[0].Key] = true
 		}
 	}
+	// collect.listen is the collect Deployment's --listen (from collect.port).
+	if args := m.deployment(t, "collect").Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--listen") {
+		t.Errorf("the collect Deployment has no --listen: %v", args)
+	}
 	for k := range chartOwned {
-		if !rendered[k] && !strings.HasPrefix(k, "embedded.") {
+		if !rendered[k] && !strings.HasPrefix(k, "embedded.") && k != "collect.listen" {
 			t.Errorf("the chart never sets %s", k)
 		}
 	}
