@@ -77,6 +77,9 @@ type Config struct {
 	Linger time.Duration
 	// OffsetFlushInterval is the time between offset commits.
 	OffsetFlushInterval time.Duration
+	// ShutdownTimeout bounds a graceful stop: elems in flight, the final
+	// commits, leaving the group.
+	ShutdownTimeout time.Duration
 	// FetchMaxWait is the longest a fetch waits for data.
 	FetchMaxWait time.Duration
 	// SessionTimeout is how long the group waits for a silent member
@@ -299,6 +302,7 @@ var Keys = []Key{
 	{Name: "consumer.auto.offset.reset", Default: "earliest", Allowed: []string{"earliest", "latest"}, Doc: "Where a group without committed offsets starts.", set: enum(func(c *Config) *string { return &c.AutoOffsetReset })},
 	{Name: "compression.type", Default: "none", Allowed: []string{"none", "gzip", "snappy", "lz4", "zstd"}, Doc: "Producer compression.", set: enum(func(c *Config) *string { return &c.Compression })},
 	{Name: "linger.ms", Default: "5", Doc: "How long the producer waits to fill a batch.", set: millis(0, 60000, func(c *Config) *time.Duration { return &c.Linger })},
+	{Name: "task.shutdown.graceful.timeout.ms", Default: "30000", Doc: "How long a stop (SIGTERM) waits, in all, for the elems in flight, the final commits and leaving the group; a final commit that fails or does not finish in time makes run exit non-zero.", set: millis(100, 600000, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{Name: "offset.flush.interval.ms", Default: "1000", Doc: "Interval between commits of offsets whose elems are all acknowledged.", set: millis(10, 3600000, func(c *Config) *time.Duration { return &c.OffsetFlushInterval })},
 	{Name: "consumer.fetch.max.wait.ms", Default: "50", Doc: "Longest a fetch waits for data (BGPStream uses 50 ms).", set: millis(1, 60000, func(c *Config) *time.Duration { return &c.FetchMaxWait })},
 	{Name: "session.timeout.ms", Default: "45000", Doc: "How long the group waits for a member that stopped heartbeating (e.g. killed) before reassigning its partitions.", set: millis(1000, 3600000, func(c *Config) *time.Duration { return &c.SessionTimeout })},

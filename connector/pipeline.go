@@ -238,7 +238,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	// Shutdown: every task stopped fetching; finish what is in flight and
 	// commit it, all within one bound (an unreachable broker must not
 	// stretch it), and fail when a final commit fails.
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := c.prod.Flush(shutCtx); err != nil {
 		c.log.Warn("flushing producer", "err", err)

@@ -17,10 +17,6 @@ import (
 	"github.com/bgp-connector/bgp-connector/openbmp"
 )
 
-// shutdownGrace bounds how long a shutdown waits for blocked produces and
-// the final commits.
-const shutdownGrace = 30 * time.Second
-
 // task is one consumer-group member running the data path: the Kafka
 // source (decoding with one decoder per input partition, so that BMP
 // session state follows the partition that carries the router), the
@@ -122,8 +118,9 @@ func (t *task) status() (string, string) {
 
 // producerContext returns the context outputs are produced with: it
 // outlives ctx so that a shutdown lets in-flight elems complete, but not
-// forever: a produce blocked on an unreachable broker gives up 30 s after
-// the shutdown began (nothing past it is committed).
+// forever: a produce blocked on an unreachable broker gives up
+// task.shutdown.graceful.timeout.ms after the shutdown began (nothing past
+// it is committed).
 func (t *task) producerContext(ctx context.Context) context.Context {
 	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
 	t.released = make(chan struct{})
@@ -131,7 +128,7 @@ func (t *task) producerContext(ctx context.Context) context.Context {
 		<-ctx.Done()
 		select {
 		case <-t.released: // Run flushed and committed: nothing blocked
-		case <-time.After(shutdownGrace):
+		case <-time.After(t.c.cfg.ShutdownTimeout):
 		}
 		pcancel()
 	}()

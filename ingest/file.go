@@ -139,7 +139,7 @@ func NewFileSource(r io.Reader, o FileOptions) (*FileSource, error) {
 		format = FormatAuto
 	}
 	if format == FormatAuto {
-		format = detect(br, o.Name)
+		format, br = detect(br, o.Name)
 	}
 	s.stats.Format = format
 	switch format {
@@ -266,7 +266,8 @@ func (s *FileSource) finishStats() {
 func (s *FileSource) verdict() error {
 	st := &s.stats
 	if st.Records == 0 && st.BytesSkipped > 0 {
-		return fmt.Errorf("%s: no %s record found (%d bytes skipped): not a %s file?", s.o.Name, st.Format, st.BytesSkipped, st.Format)
+		return fmt.Errorf("%s: no %s record found: all %d bytes skipped as damaged (not %s data? --type sets the input type)",
+			s.o.Name, st.Format, st.BytesSkipped, formatNames[st.Format])
 	}
 	if st.Bytes > 0 && float64(st.BytesSkipped) > s.o.MaxSkipShare*float64(st.Bytes) {
 		return fmt.Errorf("%s: %d of %d bytes (%.1f%%) skipped as damaged: only %d records could be read",
@@ -310,6 +311,9 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// formatNames are the formats as people write them.
+var formatNames = map[string]string{FormatMRT: "MRT", FormatBMP: "BMP", FormatOpenBMP: "OpenBMP"}
+
 // Extensions that name an input's format when its content cannot be
 // checked cheaply (compressed with bzip2, whose first output needs a whole
 // block decoded).
@@ -324,40 +328,45 @@ func mrtName(base string) bool {
 }
 
 // detect returns the format of the input at br: its compression is looked
-// through (the name decides when it says BMP or MRT; else for gzip, xz and
-// zstd the first bytes are decompressed; for bzip2, whose first output
-// needs a whole block, MRT is assumed), then openbmp.Detect names
+// through (the name decides when it says BMP or MRT; else the first bytes
+// are decompressed, the first block for bzip2), then openbmp.Detect names
 // BMP framings, a plausible MRT header means MRT, and otherwise a BMP frame
 // chain found in the first 64 KiB means a BMP stream with a damaged start.
-func detect(br *bufio.Reader, name string) string {
+func detect(br *bufio.Reader, name string) (string, *bufio.Reader) {
 	head, _ := br.Peek(64 << 10)
 	comp := compress.Detect(head)
-	if comp != "none" {
-		base := strings.ToLower(name)
-		for _, ext := range []string{".gz", ".bz2", ".xz", ".zst"} {
-			base = strings.TrimSuffix(base, ext)
-		}
-		for _, ext := range bmpExts {
-			if strings.HasSuffix(base, ext) {
-				return FormatBMP
-			}
-		}
-		if mrtName(base) {
-			return FormatMRT
-		}
-		if comp == "bzip2" {
-			return FormatMRT
-		}
-		dec, _, err := compress.NewReader(bytes.NewReader(head), comp, 0)
-		if err != nil {
-			return FormatMRT
-		}
-		plain := make([]byte, 64<<10)
-		n, _ := io.ReadFull(dec, plain)
-		dec.Close()
-		head = plain[:n]
+	if comp == "none" {
+		return detectPlain(head), br
 	}
-	return detectPlain(head)
+	base := strings.ToLower(name)
+	for _, ext := range []string{".gz", ".bz2", ".xz", ".zst"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	for _, ext := range bmpExts {
+		if strings.HasSuffix(base, ext) {
+			return FormatBMP, br
+		}
+	}
+	if mrtName(base) {
+		return FormatMRT, br
+	}
+	// No hint in the name: look at the decompressed start. For bzip2 that
+	// takes a whole first block (up to 900 kB out of at most ~1 MiB in),
+	// decoded once for this detection only.
+	if comp == "bzip2" {
+		prefix := make([]byte, 1<<20)
+		n, _ := io.ReadFull(br, prefix)
+		head = prefix[:n]
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(head), br), 64<<10)
+	}
+	dec, _, err := compress.NewReader(bytes.NewReader(head), comp, 0)
+	if err != nil {
+		return FormatMRT, br
+	}
+	plain := make([]byte, 64<<10)
+	n, _ := io.ReadFull(dec, plain)
+	dec.Close()
+	return detectPlain(plain[:n]), br
 }
 
 func detectPlain(head []byte) string {

@@ -1,11 +1,14 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/compress"
 	"github.com/bgp-connector/bgp-connector/mrt"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 )
@@ -55,9 +58,14 @@ func (f BMPValues) NewDecoder(string, int32) ValueDecoder {
 type bmpValues struct {
 	dec *openbmp.Decoder
 	raw bool
+	z   unzipper
 }
 
 func (d *bmpValues) AppendTo(b *decode.Batch, value []byte, offset int64, ts time.Time) error {
+	value, err := d.z.plain(value)
+	if err != nil {
+		return err
+	}
 	first := len(b.Records)
 	if err := d.dec.AppendTo(b, value, offset); err != nil {
 		return err
@@ -112,13 +120,20 @@ func (f MRTValues) NewDecoder(string, int32) ValueDecoder {
 	return &mrtValues{el: el}
 }
 
-type mrtValues struct{ el *mrt.Elementor }
+type mrtValues struct {
+	el *mrt.Elementor
+	z  unzipper
+}
 
 // MRT common header (RFC 6396 §2): timestamp (4), type (2), subtype (2),
 // length (4).
 const mrtHeaderLen = 12
 
 func (d *mrtValues) AppendTo(b *decode.Batch, value []byte, offset int64, _ time.Time) error {
+	value, err := d.z.plain(value)
+	if err != nil {
+		return err
+	}
 	for at := 0; at < len(value); {
 		if len(value)-at < mrtHeaderLen {
 			return fmt.Errorf("mrt: header at byte %d: %w: need %d bytes, %d present", at, decode.ErrTruncated, mrtHeaderLen, len(value)-at)
@@ -152,4 +167,42 @@ func (d *mrtValues) AppendTo(b *decode.Batch, value []byte, offset int64, _ time
 		at += int(end)
 	}
 	return nil
+}
+
+// MaxValue bounds a compressed Kafka value once decompressed (64 MiB): a
+// compression bomb is an undecodable value, not unbounded memory.
+const MaxValue = 64 << 20
+
+// unzipper decompresses Kafka values that are compressed (gzip, bzip2, xz,
+// zstd, by magic bytes), as a file of the same format would be: a producer
+// may publish a whole compressed MRT dump or BMP stream as one value.
+type unzipper struct{ buf []byte }
+
+// plain returns value, decompressed when it starts with a compression
+// magic. The result is valid until the next call.
+func (z *unzipper) plain(value []byte) ([]byte, error) {
+	comp := compress.Detect(value)
+	if comp == "none" {
+		return value, nil
+	}
+	r, _, err := compress.NewReaderSize(bytes.NewReader(value), comp, 0, 64<<10)
+	if err != nil {
+		return nil, fmt.Errorf("%s value at byte 0: %w", comp, err)
+	}
+	defer r.Close()
+	z.buf = z.buf[:0]
+	var chunk [32 << 10]byte
+	for {
+		n, err := r.Read(chunk[:])
+		z.buf = append(z.buf, chunk[:n]...)
+		if len(z.buf) > MaxValue {
+			return nil, fmt.Errorf("%s value at byte %d of its decompressed data: %w: more than %d bytes once decompressed", comp, len(z.buf), decode.ErrMalformed, MaxValue)
+		}
+		if err == io.EOF {
+			return z.buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s value at byte %d of its decompressed data: %w", comp, len(z.buf), err)
+		}
+	}
 }

@@ -66,9 +66,11 @@ func (d *Decoder) AppendTo(b *decode.Batch, value []byte, offset int64) error {
 // writes) into decode.Batches, as mrt.Scanner does for MRT: a damaged frame
 // is skipped and reported as a gap (decode.Batch.Gaps) and reading resumes
 // at the next valid frame; a stream cut inside a frame ends with a fatal
-// *DecodeError wrapping ErrTruncated after every complete frame before it;
-// a stream in which no frame is found at all is an error too. BMP has no
-// dumps: every record is an update record.
+// *DecodeError wrapping ErrTruncated after every complete frame before it.
+// A stream in which no frame is found at all ends cleanly with Frames() 0 and
+// StreamReader().Skipped() > 0: the caller decides (ingest.FileSource
+// reports it as an error). BMP has no dumps: every record is an update
+// record.
 type Scanner struct {
 	sr  *StreamReader
 	dec *Decoder
@@ -136,9 +138,6 @@ func (s *Scanner) Fill(b *decode.Batch, maxElems, maxRecords int) error {
 func (s *Scanner) framingError(b *decode.Batch, err error) {
 	if err == io.EOF {
 		s.closeGap(b, -1)
-		if s.frames == 0 && s.sr.Skipped() > 0 && s.err == nil {
-			s.err = fmt.Errorf("%w: no BMP message found (%d bytes skipped): not a %s stream?", ErrMalformed, s.sr.Skipped(), s.sr.Kind())
-		}
 		s.done = true
 		return
 	}
