@@ -19,7 +19,7 @@ type Filter struct {
 	scratch bool // some clause renders the AS path (regexp)
 	// has* say whether any clause can answer the push-down question; when
 	// none can, the answer is true without walking the tree.
-	hasRecord, hasPeer, hasElemType, hasFamily bool
+	hasRecord, hasPeer, hasElemType, hasFamily, hasPrefix bool
 }
 
 type op uint8
@@ -79,6 +79,7 @@ func newFilter(root *expr) *Filter {
 		f.hasPeer = f.hasPeer || q&askPeer != 0
 		f.hasElemType = f.hasElemType || q&askElemType != 0
 		f.hasFamily = f.hasFamily || q&askFamily != 0
+		f.hasPrefix = f.hasPrefix || q&askPrefix != 0
 	})
 	return f
 }
@@ -213,6 +214,7 @@ const (
 	askPeer
 	askElemType
 	askFamily
+	askPrefix
 )
 
 // probe is a push-down question and its facts.
@@ -223,6 +225,7 @@ type probe struct {
 	asn  uint32
 	et   decode.ElemType
 	ipv6 bool
+	pfx  netip.Prefix
 }
 
 func (x *expr) probe(p *probe) tri {
@@ -312,6 +315,16 @@ func (f *Filter) WantsFamily(ipv6 bool) bool {
 		return true
 	}
 	return f.root.probe(&probe{ask: askFamily, ipv6: ipv6}) != no
+}
+
+// MatchPrefix is the prefix push-down: false means no elem for prefix p
+// can match (prefix clauses, and "not" of them), so a reader may skip a
+// RIB record, whose entries all share one prefix, before decoding them.
+func (f *Filter) MatchPrefix(p netip.Prefix) bool {
+	if f == nil || f.root == nil || !f.hasPrefix {
+		return true
+	}
+	return f.root.probe(&probe{ask: askPrefix, pfx: p}) != no
 }
 
 // String returns the filter in canonical form: full term names, explicit

@@ -35,3 +35,31 @@ func TestHints(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchPrefix: the prefix push-down answers false only when no elem
+// for the prefix can match.
+func TestMatchPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		p    string
+		want bool
+	}{
+		{"prefix more 10.0.0.0/8", "10.1.0.0/16", true},
+		{"prefix more 10.0.0.0/8", "192.0.2.0/24", false},
+		{"prefix exact 10.0.0.0/8", "10.1.0.0/16", false},
+		{"prefix less 10.1.0.0/16", "10.0.0.0/8", true},
+		{"not prefix more 10.0.0.0/8", "10.1.0.0/16", false},
+		{"not prefix more 10.0.0.0/8", "192.0.2.0/24", true},
+		{"prefix more 10.0.0.0/8 or peer 65000", "192.0.2.0/24", true},
+		{"prefix more 10.0.0.0/8 and peer 65000", "192.0.2.0/24", false},
+		{"peer 65000", "192.0.2.0/24", true},
+	} {
+		f, err := Parse(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.MatchPrefix(netip.MustParsePrefix(tc.p)); got != tc.want {
+			t.Errorf("%q MatchPrefix(%s) = %v, want %v", tc.expr, tc.p, got, tc.want)
+		}
+	}
+}

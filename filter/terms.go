@@ -469,6 +469,9 @@ func (c *prefixClause) match(_ *decode.Record, e *decode.Elem, _ *scratch) bool 
 	return c.set.contains(e.Prefix)
 }
 func (c *prefixClause) probe(p probe) tri {
+	if p.ask == askPrefix {
+		return triOf(c.set.contains(p.pfx))
+	}
 	if p.ask == askFamily {
 		if (p.ipv6 && !c.set.has6) || (!p.ipv6 && !c.set.has4) {
 			return no
@@ -477,7 +480,7 @@ func (c *prefixClause) probe(p probe) tri {
 	}
 	return elemFails(p, false)
 }
-func (c *prefixClause) questions() question { return askElemType | askFamily }
+func (c *prefixClause) questions() question { return askElemType | askFamily | askPrefix }
 func (c *prefixClause) needsScratch() bool  { return false }
 func (c *prefixClause) cost() int           { return 4 }
 func (c *prefixClause) appendText(dst []byte) []byte {

@@ -11,12 +11,20 @@ import (
 // Prefilter lets the Elementor skip work a filter would throw away: it is
 // asked before attributes are decoded. Each method answers false only when no
 // elem of that record, peer, type or family can match. *filter.Filter
-// implements it.
+// implements it, and PrefixPrefilter.
 type Prefilter interface {
 	MatchRecord(r *decode.Record) bool
 	MatchPeer(ip netip.Addr, asn uint32) bool
 	WantsElemType(t decode.ElemType) bool
 	WantsFamily(ipv6 bool) bool
+}
+
+// PrefixPrefilter is a Prefilter that also answers for a prefix: false
+// means no elem for prefix p can match, so a TABLE_DUMP_V2 RIB record (one
+// prefix, many entries) is skipped before any entry's attributes are
+// decoded. *filter.Filter implements it.
+type PrefixPrefilter interface {
+	MatchPrefix(p netip.Prefix) bool
 }
 
 // Peer is one entry of a TABLE_DUMP_V2 PEER_INDEX_TABLE (RFC 6396 §4.3.1).

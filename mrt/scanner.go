@@ -13,6 +13,12 @@ import (
 // elems), and marks the first and last record of the stream with the dump
 // positions start and end, as bgpreader does for a dump file.
 type Scanner struct {
+	// MaxBytes ends a batch once the records in it hold this many bytes
+	// (default 4 MiB): a batch of large records (16 MiB TABLE_DUMP_V2
+	// records with long AS paths) stays a few records, so memory follows
+	// the input's size, not its record count.
+	MaxBytes int
+
 	r       *Reader
 	el      *Elementor
 	pending *RawRecord // read ahead, not yet decoded
@@ -31,7 +37,7 @@ func NewScanner(r io.Reader, el *Elementor, opts ...ReaderOpt) (*Scanner, error)
 	if el == nil {
 		el = NewElementor()
 	}
-	return &Scanner{r: rd, el: el}, nil
+	return &Scanner{r: rd, el: el, MaxBytes: 4 << 20}, nil
 }
 
 // Reader returns the underlying Reader (for its statistics).
@@ -68,7 +74,8 @@ func (s *Scanner) next(b *decode.Batch) *RawRecord {
 }
 
 // Fill appends records and their elems to b until it holds at least
-// maxElems elems or maxRecords records, or the stream ends. It returns
+// maxElems elems or maxRecords records or MaxBytes bytes of records, or the
+// stream ends. It returns
 // io.EOF once the stream is exhausted and b received nothing; a fatal read
 // error (such as *TruncatedError) is returned after every complete record
 // before it has been delivered. Gaps are not errors: they appear in b.Gaps
@@ -83,7 +90,8 @@ func (s *Scanner) Fill(b *decode.Batch, maxElems, maxRecords int) error {
 		return io.EOF
 	}
 	start := len(b.Records)
-	for len(b.Elems) < maxElems && len(b.Records)-start < maxRecords {
+	bytes := 0
+	for len(b.Elems) < maxElems && len(b.Records)-start < maxRecords && (s.MaxBytes <= 0 || bytes < s.MaxBytes) {
 		raw := s.pending
 		s.pending = nil
 		if raw == nil {
@@ -94,6 +102,7 @@ func (s *Scanner) Fill(b *decode.Batch, maxElems, maxRecords int) error {
 			}
 		}
 		ri := len(b.Records)
+		bytes += len(raw.Body)
 		s.el.AppendTo(b, raw)
 		if !s.started {
 			b.Records[ri].DumpPos = decode.DumpStart

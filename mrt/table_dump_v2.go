@@ -129,6 +129,10 @@ func (e *Elementor) rib(s *sink, b []byte, afi uint16, addPath, generic bool) er
 	if err != nil {
 		return err
 	}
+	if pp, ok := e.Prefilter.(PrefixPrefilter); ok && !pp.MatchPrefix(pfx) {
+		s.rec().Status = decode.StatusFilteredSource // no entry can match: none is decoded
+		return nil
+	}
 	p += n
 	if len(b)-p < 2 {
 		return truncated("RIB entry count", 2, len(b)-p)
