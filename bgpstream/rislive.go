@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/filter"
 	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/ingest/rislive"
 )
@@ -53,7 +52,7 @@ func newRISLiveDI(s *Stream, o map[string][]string) (dataInterface, error) {
 	if client == "" {
 		client = "bgp-connector"
 	}
-	sub := risSubscribe(s.filter)
+	sub := rislive.FromHints(s.filter.Hints())
 	if _, err := rislive.New(url, rislive.WithClientName(client), rislive.WithSubscribe(sub)); err != nil {
 		return nil, err
 	}
@@ -66,21 +65,6 @@ func newRISLiveDI(s *Stream, o map[string][]string) (dataInterface, error) {
 			rislive.WithProject("ris-live"), rislive.WithLogger(s.cfg.log))
 	}
 	return &static{res: []*resource{r}}, nil
-}
-
-// risSubscribe builds RIS Live's subscription from the filter's hints.
-func risSubscribe(f *filter.Filter) rislive.Subscribe {
-	h := f.Hints()
-	sub := rislive.Subscribe{Collectors: h.Collectors, Peers: h.PeerIPs}
-	for _, p := range h.Prefixes {
-		sub.Prefixes = append(sub.Prefixes, rislive.PrefixMatch{Prefix: p.Prefix, More: p.More, Less: p.Less})
-	}
-	for _, t := range h.ElemTypes {
-		if t != decode.ElemRIB {
-			sub.ElemTypes = append(sub.ElemTypes, t)
-		}
-	}
-	return sub
 }
 
 // risLiveValues decodes Kafka values holding RIS Live messages (-d kafka

@@ -44,8 +44,10 @@ type Config struct {
 	// matching them; exactly one is set.
 	Topics      []string
 	TopicsRegex string
-	// InputFormat is "openbmp", "bmp" or "mrt".
+	// InputFormat is "openbmp", "bmp", "mrt" or "ris-live".
 	InputFormat string
+	// RISLiveURL and RISLiveClient configure input.format=ris-live.
+	RISLiveURL, RISLiveClient string
 	// TasksMax is the number of consumers the process runs in the group.
 	TasksMax int
 	// Filter is a BGPStream filter expression ("" keeps every elem).
@@ -262,7 +264,9 @@ var Keys = []Key{
 			c.TopicsRegex = v
 			return nil
 		}},
-	{Name: "input.format", Default: "openbmp", Allowed: []string{"openbmp", "bmp", "mrt"}, Doc: "What an input record value holds: an OpenBMP v1.7 message, one raw BMP message, or one or more MRT records.", set: enum(func(c *Config) *string { return &c.InputFormat })},
+	{Name: "input.format", Default: "openbmp", Allowed: []string{"openbmp", "bmp", "mrt", "ris-live"}, Doc: "What an input record value holds: an OpenBMP v1.7 message, one raw BMP message, or one or more MRT records; ris-live reads RIPE RIS Live (ris-live.url) instead of input topics: it has no offsets, so a restart loses what RIS Live sent while the connector was down (and repeats nothing).", set: enum(func(c *Config) *string { return &c.InputFormat })},
+	{Name: "ris-live.url", Default: "wss://ris-live.ripe.net/v1/ws/", Doc: "input.format=ris-live: ws:// or wss:// for RIS Live's websocket API, http:// or https:// for its firehose. The filter's collectors, peers, prefixes and elem types become the subscription; the whole filter still applies locally.", set: str(func(c *Config) *string { return &c.RISLiveURL })},
+	{Name: "ris-live.client", Default: "bgp-connector", Doc: "input.format=ris-live: the client name sent to RIS Live (?client=).", set: str(func(c *Config) *string { return &c.RISLiveClient })},
 	{Name: "tasks.max", Default: "1", Doc: "Consumers this process runs in the group (each one a Kafka Connect task).", set: integer(1, 256, func(c *Config) *int { return &c.TasksMax })},
 	{Name: "filter", Default: "", Doc: "BGPStream filter expression; only matching elems are published (stats are never filtered).", set: str(func(c *Config) *string { return &c.Filter })},
 	{Name: "output.topic.prefix", Default: "bgp.elems", Doc: "Output topics are <prefix>.ribs, .announcements, .withdrawals, .peerstates and .stats.",
@@ -671,8 +675,14 @@ func (c *Config) check() []Problem {
 	if c.TopicsRegex != "" && !topicsSet {
 		c.Topics = nil
 	}
-	if c.TopicsRegex == "" && len(c.Topics) == 0 {
+	if c.TopicsRegex == "" && len(c.Topics) == 0 && c.InputFormat != "ris-live" {
 		add("topics", "no input topic: set topics or topics.regex")
+	}
+	if c.InputFormat == "ris-live" && c.TasksMax > 1 {
+		add("tasks.max", "more than 1 with input.format=ris-live: each task would read the whole feed and publish it again")
+	}
+	if c.InputFormat == "ris-live" && c.ExactlyOnce {
+		add("exactly.once.support", "required with input.format=ris-live: RIS Live has no offsets to commit in a transaction; use disabled")
 	}
 	if c.ValueFormat == "avro-confluent" && c.SchemaRegistryURL == "" {
 		add("schema.registry.url", "required by value.format=avro-confluent")

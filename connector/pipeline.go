@@ -274,6 +274,9 @@ func (c *Connector) elemTotal() uint64 {
 }
 
 func inputDesc(cfg *Config) string {
+	if cfg.InputFormat == "ris-live" {
+		return cfg.RISLiveURL
+	}
 	if cfg.TopicsRegex != "" {
 		return "regex " + cfg.TopicsRegex
 	}
@@ -330,7 +333,7 @@ func (c *Connector) setupFraming(ctx context.Context) error {
 // they do: the group waits for them rather than failing, and says so
 // (BGPStream blocks silently in this case).
 func (c *Connector) watchInputTopics(ctx context.Context, base []kgo.Opt) {
-	if c.cfg.TopicsRegex == "" && len(c.cfg.Topics) == 0 {
+	if (c.cfg.TopicsRegex == "" && len(c.cfg.Topics) == 0) || c.cfg.InputFormat == "ris-live" {
 		return
 	}
 	var re *regexp.Regexp

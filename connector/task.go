@@ -25,7 +25,7 @@ import (
 type task struct {
 	c     *Connector
 	id    int
-	src   *ingest.KafkaSource
+	src   taskSource
 	sink  *emit.KafkaSink
 	match *filter.Matcher
 	log   *slog.Logger
@@ -37,6 +37,25 @@ type task struct {
 	// released is closed by Run once the outputs are flushed and the final
 	// commit is done.
 	released chan struct{}
+}
+
+// taskSource is what a task reads: the Kafka source (ingest.KafkaSource)
+// of input topics, or RIS Live's feed (input.format=ris-live).
+type taskSource interface {
+	ingest.Source
+	// Client is the source's Kafka client (nil for RIS Live): in
+	// exactly-once mode outputs are produced through it.
+	Client() *kgo.Client
+	// Group is the at-least-once consumer-group member, or nil.
+	Group() *ingest.Group
+	// Commit commits what is delivered (a no-op without offsets).
+	Commit(ctx context.Context) error
+	// InFlight counts input records whose outputs are not all delivered.
+	InFlight() int
+	// Held counts the input partitions held.
+	Held() int
+	// Shutdown stops gracefully, committing what was delivered.
+	Shutdown(ctx context.Context) error
 }
 
 // newValueFormat returns the decoders of the configured input format.
@@ -51,13 +70,29 @@ func newValueFormat(cfg *Config, f *filter.Filter) (ingest.ValueFormat, error) {
 			v.Prefilter = f // push-down into the MRT decoder
 		}
 		return v, nil
+	case "ris-live":
+		return nil, nil // no input topics
 	}
-	return nil, errors.New(strconv.Quote(cfg.InputFormat) + " is not one of openbmp, bmp, mrt")
+	return nil, errors.New(strconv.Quote(cfg.InputFormat) + " is not one of openbmp, bmp, mrt, ris-live")
 }
 
 func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 	t := &task{c: c, id: id, log: c.log.With("task", id), match: c.filter.NewMatcher()}
 	cfg := c.cfg
+	sinkOpts := emit.Options{
+		Topics: c.topics, Framing: c.framing, Key: c.key,
+		DLQTopic: cfg.DLQTopic, DLQContextHeaders: cfg.DLQContextHeaders, Connector: cfg.Name,
+	}
+	if cfg.InputFormat == "ris-live" {
+		src, err := newRISLiveSource(cfg, c.filter, c)
+		if err != nil {
+			return nil, err
+		}
+		t.src = src
+		t.sink = emit.NewKafkaSink(c.prod, sinkOpts, &c.Stats.Elems)
+		c.taskJoined(id)
+		return t, nil
+	}
 	all := cfg.ErrorsTolerance == "all"
 	o := ingest.KafkaOptions{
 		Group: cfg.groupOptions(), Task: id, Format: c.inputs,
@@ -86,10 +121,7 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 	if cfg.ExactlyOnce {
 		cl = src.Client() // outputs belong to the source's transactions
 	}
-	t.sink = emit.NewKafkaSink(cl, emit.Options{
-		Topics: c.topics, Framing: c.framing, Key: c.key,
-		DLQTopic: cfg.DLQTopic, DLQContextHeaders: cfg.DLQContextHeaders, Connector: cfg.Name,
-	}, &c.Stats.Elems)
+	t.sink = emit.NewKafkaSink(cl, sinkOpts, &c.Stats.Elems)
 	return t, nil
 }
 

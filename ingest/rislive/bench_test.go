@@ -9,7 +9,7 @@ import (
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/ingest"
-	"github.com/bgp-connector/bgp-connector/ingest/rislive/internal/rislivetest"
+	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 )
 
 // BenchmarkDecode decodes a real RIS stream derived from

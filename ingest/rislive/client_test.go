@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/ingest/rislive/internal/rislivetest"
+	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 )
 
 // fast are the client options the tests use: quick reconnection and

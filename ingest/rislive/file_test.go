@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/ingest/rislive/internal/rislivetest"
+	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 )
 
 // damagedFile is a saved RIS Live stream derived from a real MRT file with

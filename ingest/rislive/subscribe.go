@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/filter"
 )
 
 // Subscribe is what a reader asked for, in the terms of a BGPStream filter,
@@ -265,4 +266,21 @@ type subscribeMessage struct {
 // {"type":"ris_subscribe","data":{...}}.
 func (sub Subscription) MarshalMessage() ([]byte, error) {
 	return json.Marshal(subscribeMessage{Type: "ris_subscribe", Data: sub})
+}
+
+// FromHints returns the subscription that asks RIS Live for what a filter
+// requires of every elem (filter.Filter.Hints): its collectors, peers,
+// prefixes and elem types. RIB elems have no RIS Live counterpart and are
+// left out. The filter itself must still be applied to what arrives.
+func FromHints(h filter.Hints) Subscribe {
+	sub := Subscribe{Collectors: h.Collectors, Peers: h.PeerIPs}
+	for _, p := range h.Prefixes {
+		sub.Prefixes = append(sub.Prefixes, PrefixMatch{Prefix: p.Prefix, More: p.More, Less: p.Less})
+	}
+	for _, t := range h.ElemTypes {
+		if t != decode.ElemRIB {
+			sub.ElemTypes = append(sub.ElemTypes, t)
+		}
+	}
+	return sub
 }

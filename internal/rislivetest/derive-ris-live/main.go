@@ -4,7 +4,7 @@
 // rislive derive their long streams the same way, into a temporary
 // directory; this program is for looking at them or for benchmarks by hand:
 //
-//	go run ./ingest/rislive/internal/rislivetest/derive-ris-live \
+//	go run ./internal/rislivetest/derive-ris-live \
 //	    -host rrc06 ../shared/testdata/real/libbgpstream/ris.rrc06.updates.1427846400.gz > rrc06.json
 package main
 
@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/bgp-connector/bgp-connector/ingest/rislive/internal/rislivetest"
+	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 )
 
 func main() {
