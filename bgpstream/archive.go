@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/archive"
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/ingest/rislive"
 )
 
 // The options every archive data interface takes (fetching and caching).
@@ -22,6 +24,7 @@ var fetchOptions = []OptionInfo{
 	{Name: "timeout", Description: "connect and idle read timeout of a download, e.g. 30s (default 10s connect, 30s read)"},
 	{Name: "retries", Description: "attempts per download or request before giving up (default 5)"},
 	{Name: "poll-interval", Description: "live mode: wait between polls for new dumps, doubling after 10 empty polls up to 150s (default 20s, libbgpstream's)"},
+	{Name: "ris-live-url", Description: "-p ris-live: the RIS Live feed read beside the dumps (default " + rislive.DefaultURL + "; the broker's own stream resources win)"},
 }
 
 func init() {
@@ -32,7 +35,7 @@ func init() {
 				{Name: "param", Description: "extra query parameter key=value sent to the broker", Repeatable: true},
 			}, fetchOptions...)},
 		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
-			bo := archive.BrokerOptions{URL: last(o, "url"), Params: o["param"]}
+			bo := archive.BrokerOptions{URL: last(o, "url"), Params: o["param"], Streams: wantsStreams(s.cfg.projects)}
 			var err error
 			if bo.HTTP, err = httpOptions(o); err != nil {
 				return nil, err
@@ -127,8 +130,12 @@ type archiveDI struct {
 	poller *archive.Poller
 	// cacheIdx lists the cache: the fallback when the index is unreachable.
 	cacheIdx *archive.CacheIndex
-	done     bool
-	streams  atomic.Int64 // stream resources skipped
+	// streamRes are the live feeds asked for by project, opened once beside
+	// the dumps; noDumps says only feeds were asked for.
+	streamRes []archive.Dump
+	noDumps   bool
+	done      bool
+	streams   atomic.Int64 // stream resources skipped
 }
 
 func newArchiveDI(s *Stream, name string, idx archive.Index, o map[string][]string) (dataInterface, error) {
@@ -150,7 +157,21 @@ func newArchiveDI(s *Stream, name string, idx archive.Index, o map[string][]stri
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	q := archive.Query{Projects: c.projects, Collectors: c.colls, Types: c.types, RIBPeriod: c.ribPeriod}
+	// Stream projects (ris-live, routeviews-stream) are live feeds, not
+	// dumps: the CAIDA broker lists them as stream resources; for the other
+	// indexes they are opened directly, beside the dumps.
+	projects, streams := c.projects, []string(nil)
+	if name != "broker" {
+		projects = nil
+		for _, p := range c.projects {
+			if contains(streamProjects, p) {
+				streams = append(streams, p)
+			} else {
+				projects = append(projects, p)
+			}
+		}
+	}
+	q := archive.Query{Projects: projects, Collectors: c.colls, Types: c.types, RIBPeriod: c.ribPeriod}
 	for _, w := range c.windows {
 		q.Windows = append(q.Windows, archive.Window{Start: w.Start, End: w.End})
 	}
@@ -158,7 +179,24 @@ func newArchiveDI(s *Stream, name string, idx archive.Index, o map[string][]stri
 		// As bgpreader: no window means live, from now on.
 		q.Windows = []archive.Window{{Start: c.now().UTC().Truncate(time.Second)}}
 	}
-	d := &archiveDI{s: s, name: name, idx: idx, q: q, fetch: f}
+	d := &archiveDI{s: s, name: name, idx: idx, q: q, fetch: f, noDumps: len(streams) > 0 && len(projects) == 0}
+	now := c.now().Unix()
+	for _, p := range streams {
+		dm := archive.Dump{Project: p, Start: time.Unix(now, 0), Transport: "kafka"}
+		switch p {
+		case "ris-live":
+			dm.URL, dm.Format = last(o, "ris-live-url"), "ris-live"
+			if dm.URL == "" {
+				dm.URL = rislive.DefaultURL
+			}
+		case "routeviews-stream":
+			dm.URL, dm.Format = routeviewsStreamBrokers, "bmp"
+			dm.Attrs = map[string]string{"kafka-topics": routeviewsStreamTopics}
+		default:
+			return nil, fmt.Errorf("%s: project %s: its stream is only listed by the CAIDA broker (-d broker)", name, p)
+		}
+		d.streamRes = append(d.streamRes, dm)
+	}
 	if fo.CacheDir != "" {
 		ci, err := archive.NewCacheIndex(fo.CacheDir)
 		switch {
@@ -192,15 +230,22 @@ func (d *archiveDI) poll(ctx context.Context) ([]*resource, bool, error) {
 	}
 	var dumps []archive.Dump
 	var err error
-	if d.poller != nil {
-		dumps, err = d.poller.Next(ctx)
+	dumps, d.streamRes = d.streamRes, nil
+	if d.noDumps {
+		d.done = true
+	} else if d.poller != nil {
+		var found []archive.Dump
+		found, err = d.poller.Next(ctx)
+		dumps = append(dumps, found...)
 	} else {
-		dumps, err = d.idx.Find(ctx, d.q)
+		var found []archive.Dump
+		found, err = d.idx.Find(ctx, d.q)
 		d.done = true
 		if err != nil && d.cacheIdx != nil && ctx.Err() == nil {
 			d.s.warnf("%s: %v; reading what the cache holds for the window instead", d.name, err)
-			dumps, err = d.cacheIdx.Find(ctx, d.q)
+			found, err = d.cacheIdx.Find(ctx, d.q)
 		}
+		dumps = append(dumps, found...)
 	}
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", d.name, err)
@@ -209,8 +254,8 @@ func (d *archiveDI) poll(ctx context.Context) ([]*resource, bool, error) {
 	var out []*resource
 	for _, dm := range dumps {
 		if dm.IsStream() {
-			if d.streams.Add(1) == 1 {
-				d.s.warnf("%s lists stream resources (%s): live streams are not read by this data interface yet", d.name, dm.URL)
+			if r := d.stream(dm); r != nil {
+				out = append(out, r)
 			}
 			continue
 		}
@@ -244,6 +289,46 @@ func (d *archiveDI) resource(dm archive.Dump) *resource {
 	return r
 }
 
+// stream returns the resource of a stream the broker lists (bgpreader
+// opens them beside the dumps): RIS Live (format ris-live) or a Kafka topic
+// of BMP (format bmp, attr kafka-topics), merged in time with the dumps.
+// It never ends; the stream is live from then on.
+func (d *archiveDI) stream(dm archive.Dump) *resource {
+	s := d.s
+	r := &resource{Name: dm.URL, Project: dm.Project, Collector: dm.Collector, Type: decode.RecordUpdate,
+		InitialTime: dm.Start.Unix(), DumpTime: dm.Start.Unix(), Format: dm.Format}
+	switch dm.Format {
+	case "ris-live":
+		url := dm.URL
+		if !strings.Contains(url, "://") {
+			url = "" // not an address RIS Live answers on: the public one
+		}
+		sub := rislive.FromHints(s.filter.Hints())
+		r.open = func(context.Context, bool) (ingest.Source, error) {
+			return rislive.New(url, rislive.WithClientName("bgp-connector"), rislive.WithSubscribe(sub),
+				rislive.WithProject(dm.Project), rislive.WithLogger(s.cfg.log))
+		}
+	case "bmp", "":
+		topics := splitNames([]string{dm.Attrs["kafka-topics"]})
+		if len(topics) == 0 {
+			d.s.warnf("%s: stream resource %s has no kafka-topics: skipped", d.name, dm.URL)
+			return nil
+		}
+		seeds := splitNames([]string{strings.TrimPrefix(dm.URL, "kafka://")})
+		g := ingest.GroupOptions{Group: "bgpstream-" + randomID(), Topics: topics, ResetLatest: true, FetchMaxWait: 50 * time.Millisecond}
+		vf := labelled{ValueFormat: ingest.BMPValues{}, project: dm.Project, collector: dm.Collector}
+		r.open = func(ctx context.Context, _ bool) (ingest.Source, error) {
+			return openKafka(ctx, s, seeds, g, vf, false, false)
+		}
+	default:
+		if d.streams.Add(1) == 1 {
+			d.s.warnf("%s lists a stream of format %q (%s) this reader does not read: skipped", d.name, dm.Format, dm.URL)
+		}
+		return nil
+	}
+	return r
+}
+
 // Close stops the fetcher's downloads.
 func (d *archiveDI) Close() error { return d.fetch.Close() }
 
@@ -271,4 +356,18 @@ func (c *closingSource) Stats() ingest.FileStats {
 
 func (c *closingSource) Close() error {
 	return errors.Join(c.inner.Close(), c.c.Close())
+}
+
+// streamProjects are the CAIDA broker's projects of live streams.
+var streamProjects = []string{"ris-live", "routeviews-stream", "caida-bmp"}
+
+// wantsStreams reports whether the projects asked for include a stream
+// project: the broker is then asked for stream resources too.
+func wantsStreams(projects []string) bool {
+	for _, p := range projects {
+		if contains(streamProjects, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -91,18 +91,27 @@ func ExampleInterval() {
 	// rib E 1795633089 1 elems
 }
 
-// Every data interface (bgpreader -d) with its description.
+// Every data interface (bgpreader -d); LookupDataInterface gives one's
+// options (bgpreader -o '?').
 func ExampleDataInterfaces() {
 	for _, di := range bgpstream.DataInterfaces() {
-		fmt.Printf("%-10s %d options\n", di.Name, len(di.Options))
+		fmt.Println(di.Name)
+	}
+	info, _ := bgpstream.LookupDataInterface("singlefile")
+	for _, o := range info.Options {
+		fmt.Println("  -o", o.Name)
 	}
 	// Output:
-	// archive    10 options
-	// bgpkit     7 options
-	// broker     8 options
-	// csvfile    1 options
-	// files      2 options
-	// kafka      8 options
-	// ris-live   2 options
-	// singlefile 4 options
+	// archive
+	// bgpkit
+	// broker
+	// csvfile
+	// files
+	// kafka
+	// ris-live
+	// singlefile
+	//   -o rib-file
+	//   -o rib-type
+	//   -o upd-file
+	//   -o upd-type
 }

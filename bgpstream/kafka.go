@@ -67,9 +67,7 @@ func newKafkaDI(s *Stream, o map[string][]string) (dataInterface, error) {
 	g := ingest.GroupOptions{Group: last(o, "group"), FetchMaxWait: 50 * time.Millisecond}
 	commit := g.Group != ""
 	if g.Group == "" {
-		var b [6]byte
-		rand.Read(b[:])
-		g.Group = "bgpstream-" + hex.EncodeToString(b[:])
+		g.Group = "bgpstream-" + randomID()
 	}
 	switch off := last(o, "offset"); off {
 	case "", "latest":
@@ -263,4 +261,11 @@ func (k *kafkaStream) Close() error {
 	}
 	k.src.Close()
 	return nil
+}
+
+// randomID returns 12 random hex digits (a private consumer group).
+func randomID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

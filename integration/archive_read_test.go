@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/bgp-connector/bgp-connector/archive"
 	"github.com/bgp-connector/bgp-connector/internal/archivetest"
 	"github.com/bgp-connector/bgp-connector/internal/corpus"
+	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 )
 
 // readRun is one run of `bgp-connector read`.
@@ -337,5 +339,69 @@ func TestReadArchiveLive(t *testing.T) {
 	}
 	if n < 1000 {
 		t.Errorf("only %d lines", n)
+	}
+}
+
+// TestReadArchiveThenRISLive reads `-p ris -p ris-live -w START` (no end):
+// the archive dumps from START up to now, then the live feed, in time
+// order, in one stream. The fake RIS Live replays a real RIS updates file
+// restamped to now (RIS Live is live).
+func TestReadArchiveThenRISLive(t *testing.T) {
+	corpus.Need(t)
+	srv := archivetest.New(t, archivetest.Options{})
+	var lines bytes.Buffer
+	if _, err := rislivetest.Derive(bytes.NewReader(corpus.Read(t, "libbgpstream/ris.rrc06.updates.1427846400.gz")), &lines,
+		rislivetest.DeriveOptions{Host: "rrc06"}); err != nil {
+		t.Fatal(err)
+	}
+	now := float64(time.Now().Unix())
+	var msgs [][]byte
+	re := regexp.MustCompile(`"timestamp":[0-9.]+`)
+	for i, l := range bytes.Split(bytes.TrimSpace(lines.Bytes()), []byte("\n")) {
+		msgs = append(msgs, re.ReplaceAll(l, []byte(fmt.Sprintf(`"timestamp":%.2f`, now+float64(i)/100))))
+	}
+	live := rislivetest.NewServer(msgs)
+	defer live.Close()
+	cmd := exec.Command(connBinary(t), "read", "-d", "archive", "-o", "ris-base="+srv.RISBase(),
+		"-o", "ris-live-url=ws"+strings.TrimPrefix(live.URL, "http")+"/v1/ws/", "-o", "poll-interval=200ms",
+		"-p", "ris", "-p", "ris-live", "-c", "rrc06", "-w", "2015-04-01 00:00")
+	var out, errOut connBuf
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(out.String(), "|ris-live|") < 500 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d live lines after 60 s; stderr %s", strings.Count(out.String(), "|ris-live|"), errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	var prev string
+	archiveLines, sawLive := 0, false
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		f := strings.Split(l, "|")
+		if len(f) < 5 {
+			continue
+		}
+		if f[2] < prev {
+			t.Fatalf("time %s after %s: out of order", f[2], prev)
+		}
+		prev = f[2]
+		switch f[3] {
+		case "ris":
+			if sawLive {
+				t.Fatalf("an archive line after the live feed began: %s", l)
+			}
+			archiveLines++
+		case "ris-live":
+			sawLive = true
+		}
+	}
+	if archiveLines != 1561 { // bgpdump -m lines of the dump (MANIFEST)
+		t.Errorf("%d archive lines, want the dump's 1561", archiveLines)
 	}
 }
