@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/bgp-connector/bgp-connector/internal/archivetest"
 	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/mrt"
 )
@@ -135,4 +137,77 @@ func BenchmarkMerge1000Files(b *testing.B) {
 	paths, _ := splitFiles(b, "ripe-bgpdump/updates.20160811.1600.gz", 1000)
 	b.ResetTimer()
 	benchStream(b, paths, 0)
+}
+
+// BenchmarkArchiveWindow reads a multi-collector window (RIS rrc03, rrc15,
+// rrc06 and RouteViews jinx, route-views2, route-views6 over their 2010,
+// 2014 and 2015 dumps) from the archive emulator on loopback, through the
+// archive index: cold (every dump downloaded, prefetched while earlier ones
+// decode) and from a warm cache.
+func BenchmarkArchiveWindow(b *testing.B) {
+	corpus.Need(b)
+	srv := archivetest.New(b, archivetest.Options{})
+	selection := []Option{
+		Collectors("rrc03", "rrc15", "rrc06", "route-views.jinx", "route-views2", "route-views6"),
+		Interval(time.Date(2010, 2, 27, 16, 0, 0, 0, time.UTC), time.Date(2010, 2, 27, 16, 20, 0, 0, time.UTC)),
+		Interval(time.Date(2014, 5, 23, 6, 0, 0, 0, time.UTC), time.Date(2014, 5, 23, 6, 1, 0, 0, time.UTC)),
+		Interval(time.Date(2015, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2015, 4, 1, 0, 14, 0, 0, time.UTC)),
+		Interval(time.Date(2015, 11, 1, 6, 0, 0, 0, time.UTC), time.Date(2015, 11, 1, 6, 1, 0, 0, time.UTC)),
+	}
+	opts := func(cache string) []Option {
+		o := append([]Option{DataInterface("archive"),
+			DataInterfaceOption("archive", "ris-base", srv.RISBase()), DataInterfaceOption("archive", "routeviews-base", srv.RouteViewsBase())},
+			selection...)
+		if cache != "" {
+			o = append(o, DataInterfaceOption("archive", "cache-dir", cache))
+		}
+		return o
+	}
+	// The same dumps as local files, through -d csvfile: what a warm cache
+	// should match.
+	var csv strings.Builder
+	for _, e := range archivetest.Catalogue() {
+		switch e.Collector {
+		case "rrc03", "rrc15", "rrc06", "route-views.jinx", "route-views2", "route-views6":
+			fmt.Fprintf(&csv, "%s,%s,%s,%s,%d,%d,%d\n", corpus.Path(b, e.Source), e.Project, e.Type, e.Collector,
+				e.Start.Unix(), int64(e.Duration/time.Second), e.Start.Unix()+1)
+		}
+	}
+	csvPath := filepath.Join(b.TempDir(), "window.csv")
+	os.WriteFile(csvPath, []byte(csv.String()), 0o644)
+	warm := b.TempDir()
+	for _, tc := range []struct {
+		name  string
+		cache string
+	}{{"cold", ""}, {"warm-cache", warm}, {"local-files", "csv"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			if tc.cache == "csv" {
+				o := append([]Option{DataInterface("csvfile"), DataInterfaceOption("csvfile", "csv-file", csvPath)}, selection...)
+				opts = func(string) []Option { return o }
+				tc.cache = ""
+			}
+			if tc.cache != "" { // fill the cache first
+				s, _ := New(opts(tc.cache)...)
+				drain(b, s)
+				s.Close()
+				b.ResetTimer()
+			}
+			b.ReportAllocs()
+			var elems int64
+			var heap uint64
+			for i := 0; i < b.N; i++ {
+				s, err := New(opts(tc.cache)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, h := drain(b, s)
+				s.Close()
+				elems += n
+				heap = max(heap, h)
+			}
+			b.ReportMetric(float64(elems)/b.Elapsed().Seconds(), "elems/s")
+			b.ReportMetric(float64(elems)/float64(b.N), "elems/op")
+			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
+		})
+	}
 }
