@@ -2,9 +2,11 @@
 // high-level API in Go idiom. A Stream is one time-ordered stream of BGP
 // records and elems (RIB entries, announcements, withdrawals, peer state
 // changes) out of any number of inputs — local MRT, BMP and OpenBMP files
-// in any compression, the dumps a CSV index lists, and the data interfaces
-// of bgpreader — merged in record-time order exactly as bgpreader merges
-// them.
+// in any compression, the dumps a CSV index lists, the RIS and RouteViews
+// archives found through the CAIDA or BGPKIT broker or their own listings
+// (fetched with retries and resume, cached safely across processes), Kafka
+// topics of BMP, MRT or RIS Live, and RIS Live itself — merged in
+// record-time order exactly as bgpreader merges them.
 //
 //	s, err := bgpstream.New(
 //		bgpstream.Files("updates.20150401.0000.bz2", "rrc06.updates.1427846400.gz"),
@@ -18,7 +20,9 @@
 //	}
 //
 // Options: DataInterface and DataInterfaceOption are bgpreader's -d and -o
-// (DataInterfaces lists every interface and its options); Filter is
+// (DataInterfaces lists every interface — files, singlefile, csvfile,
+// broker, bgpkit, archive, kafka, ris-live — and LookupDataInterface its
+// options); Filter is
 // BGPStream's filter language; Interval (bgpreader -w; no end means live),
 // Projects, Collectors, RecordTypes and RIBPeriod select what is read; Files,
 // Labels and InputFormat read plain files. New checks every option before
