@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bgp-connector/bgp-connector/ingest"
+	"github.com/bgp-connector/bgp-connector/internal/suggest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
@@ -777,7 +778,7 @@ func contains(l []string, s string) bool {
 func unknownKeyMsg(key string) string {
 	best, bestD := "", 4
 	for _, k := range Keys {
-		if d := editDistance(key, k.Name); d < bestD {
+		if d := suggest.Distance(key, k.Name); d < bestD {
 			best, bestD = k.Name, d
 		}
 	}
@@ -815,26 +816,6 @@ func topicProblem(t string) string {
 		return fmt.Sprintf("%d characters long; Kafka topic names have at most %d", len(t), maxTopicLen)
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // WriteExample writes a .properties file documenting every key with its

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
-	"github.com/bgp-connector/bgp-connector/mrt"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
@@ -32,32 +30,14 @@ func realDataPath(rel string) string {
 	return p
 }
 
-// mrtValues returns the file's MRT records, one per value, re-framed from
-// the reader's raw records.
+// mrtValues returns the file's MRT records, one per value.
 func mrtValues(t testing.TB, path string) [][]byte {
 	t.Helper()
-	f, err := os.Open(path)
+	v, err := kafkatest.MRTValues(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := mrt.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var out [][]byte
-	for {
-		raw, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, raw.AppendTo(make([]byte, 0, 16+len(raw.Body))))
-	}
-	return out
+	return v
 }
 
 func testLog(t testing.TB) *slog.Logger {

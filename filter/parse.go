@@ -3,6 +3,8 @@ package filter
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bgp-connector/bgp-connector/internal/suggest"
 )
 
 // SyntaxError is a filter string that does not parse. Error prints the filter,
@@ -385,25 +387,11 @@ func suggestTerm(s string) string {
 	return best
 }
 
+// editDistance bounds the work on long input: what is not a term of at
+// most 32 bytes is not close to one.
 func editDistance(a, b string) int {
 	if len(a) > 32 || len(b) > 32 {
 		return 99
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Distance(a, b)
 }

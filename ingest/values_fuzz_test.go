@@ -1,43 +1,23 @@
 package ingest
 
 import (
-	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/internal/corpus"
-	"github.com/bgp-connector/bgp-connector/mrt"
+	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 )
 
-// mrtValues returns the file's MRT records, one per value, re-framed from
-// the reader's raw records.
+// mrtRecordValues returns the file's MRT records, one per value.
 func mrtRecordValues(t testing.TB, path string) [][]byte {
 	t.Helper()
-	f, err := os.Open(path)
+	v, err := kafkatest.MRTValues(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := mrt.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var out [][]byte
-	for {
-		raw, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, raw.AppendTo(make([]byte, 0, 16+len(raw.Body))))
-	}
-	return out
+	return v
 }
 
 // FuzzMRTValue feeds arbitrary bytes to the MRT value decoder (an input

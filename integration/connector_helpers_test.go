@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,31 +166,14 @@ func produceAt(t testing.TB, addr, topic string, values, keys [][]byte) []connPo
 	return pos
 }
 
-// connMRTValues returns a file's MRT records, one per value.
+// connMRTValues returns the file's MRT records, one per value.
 func connMRTValues(t testing.TB, path string) [][]byte {
 	t.Helper()
-	f, err := os.Open(path)
+	v, err := kafkatest.MRTValues(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := mrt.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var out [][]byte
-	for {
-		raw, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, raw.AppendTo(make([]byte, 0, 16+len(raw.Body))))
-	}
-	return out
+	return v
 }
 
 // elemID identifies an elem by its input position and content, so that

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/emit"
+	"github.com/bgp-connector/bgp-connector/mrt"
 	"github.com/bgp-connector/bgp-connector/openbmp"
 	"github.com/bgp-connector/bgp-connector/schema"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -355,4 +356,31 @@ func DecodedOutputs(values [][]byte) [schema.NumTypes]int {
 		}
 	}
 	return n
+}
+
+// MRTValues reads an MRT file (any compression) and returns its records,
+// one Kafka value each, re-framed from the reader's raw records
+// (input.format=mrt).
+func MRTValues(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := mrt.NewReader(f, mrt.WithName(path))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out [][]byte
+	for {
+		raw, err := r.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, raw.AppendTo(make([]byte, 0, 16+len(raw.Body))))
+	}
 }
