@@ -1,5 +1,7 @@
 package decode
 
+import "net/netip"
+
 // Batch is the unit that flows through the data path (source → filter →
 // sink): a run of records from one input, the elems and BMP statistics
 // decoded from them, the damaged regions skipped on the way, and where it
@@ -224,4 +226,30 @@ func (b *Batch) Truncate(n int) {
 		g--
 	}
 	b.Gaps = b.Gaps[:g]
+}
+
+// AppendUpdate appends the elems of a decoded UPDATE u to record ri of b,
+// as every source of updates does (MRT BGP4MP, RIS Live): the W elems, then
+// the A elems, which share one copy of u's attributes owned by b. peer and
+// asn are the peer's; t the elems' time (µs). withdrawals and announcements
+// say which elem types are wanted (a filter's push-down).
+func (b *Batch) AppendUpdate(ri int32, u *Update, peer netip.Addr, asn uint32, t int64, withdrawals, announcements bool) {
+	if withdrawals {
+		for i := range u.Withdrawn {
+			n := &u.Withdrawn[i]
+			e := b.NewElem(ri)
+			e.Type, e.Time, e.PeerIP, e.PeerASN = ElemWithdrawal, t, peer, asn
+			e.Prefix, e.PathID, e.HasPathID = n.Prefix, n.PathID, n.HasPathID
+		}
+	}
+	if announcements && len(u.Announced) > 0 {
+		a := b.CopyAttrs(&u.Attrs)
+		for i := range u.Announced {
+			n := &u.Announced[i]
+			e := b.NewElem(ri)
+			e.Type, e.Time, e.PeerIP, e.PeerASN = ElemAnnouncement, t, peer, asn
+			e.Prefix, e.PathID, e.HasPathID = n.Prefix, n.PathID, n.HasPathID
+			e.NextHop, e.Attrs = n.NextHop, a
+		}
+	}
 }

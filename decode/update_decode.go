@@ -525,3 +525,23 @@ func DecodePrefix(b []byte, afi uint16) (netip.Prefix, int, error) {
 	copy(a[:], b[1:1+nb])
 	return netip.PrefixFrom(netip.AddrFrom16(a), bits), 1 + nb, nil
 }
+
+// DecodeUpdateAddPathFallback is DecodeUpdate for UPDATEs whose writer may
+// have put ADD-PATH NLRI where the session (or the MRT subtype) says there
+// are none, as BIRD does: when the plain reading fails or calls for
+// AFI/SAFI-disable and o asks for no ADD-PATH, the body is read again with
+// path identifiers on every family, and that reading is kept if it is
+// clean. Otherwise dst holds the plain reading and its error (the prefixes
+// decoded before a framing fault included).
+func DecodeUpdateAddPathFallback(dst *Update, b []byte, o *Options) error {
+	err := DecodeUpdate(dst, b, o)
+	if (err == nil && dst.Attrs.Action < ActionAFISAFIDisable) || o.AddPathAll || o.AddPath != 0 {
+		return err
+	}
+	alt := *o
+	alt.AddPathAll = true
+	if DecodeUpdate(dst, b, &alt) == nil && dst.Attrs.Action < ActionAFISAFIDisable {
+		return nil
+	}
+	return DecodeUpdate(dst, b, o)
+}

@@ -141,44 +141,10 @@ func (e *Elementor) update(s *sink, peer netip.Addr, asn uint32, body []byte, op
 	u := &e.upd
 	// On a framing fault the prefixes decoded before it are still reported
 	// (bgpdump does the same) and the record is marked corrupted.
-	derr := decode.DecodeUpdate(u, body, &opts)
-	if (derr != nil || u.Attrs.Action >= decode.ActionAFISAFIDisable) && !opts.AddPathAll && opts.AddPath == 0 {
-		// Some writers (BIRD) put ADD-PATH NLRI in records whose subtype
-		// does not say so. When the plain reading fails, try with path
-		// identifiers and keep that reading if it is clean.
-		alt := opts
-		alt.AddPathAll = true
-		if decode.DecodeUpdate(u, body, &alt) == nil && u.Attrs.Action < decode.ActionAFISAFIDisable {
-			derr = nil
-		} else {
-			derr = decode.DecodeUpdate(u, body, &opts)
-		}
-	}
-	t := s.rec().Time
+	derr := decode.DecodeUpdateAddPathFallback(u, body, &opts)
 	wantW := e.Prefilter == nil || e.Prefilter.WantsElemType(decode.ElemWithdrawal)
 	wantA := e.Prefilter == nil || e.Prefilter.WantsElemType(decode.ElemAnnouncement)
-	if wantW {
-		for i := range u.Withdrawn {
-			n := &u.Withdrawn[i]
-			el := s.elem()
-			el.Type, el.Time, el.PeerIP, el.PeerASN = decode.ElemWithdrawal, t, peer, asn
-			el.Prefix, el.PathID, el.HasPathID = n.Prefix, n.PathID, n.HasPathID
-		}
-	}
-	if wantA && len(u.Announced) > 0 {
-		a := s.b.NewAttrs()
-		a.CopyFrom(&u.Attrs)
-		if s.owned {
-			s.b.Own(a)
-		}
-		for i := range u.Announced {
-			n := &u.Announced[i]
-			el := s.elem()
-			el.Type, el.Time, el.PeerIP, el.PeerASN = decode.ElemAnnouncement, t, peer, asn
-			el.Prefix, el.PathID, el.HasPathID = n.Prefix, n.PathID, n.HasPathID
-			el.NextHop, el.Attrs = n.NextHop, a
-		}
-	}
+	s.b.AppendUpdate(s.ri, u, peer, asn, s.rec().Time, wantW, wantA)
 	if derr != nil {
 		return derr
 	}

@@ -394,38 +394,9 @@ func (d *Decoder) rawMessage(b *decode.Batch, ri int32, msg []byte, peer netip.A
 // does for a BGP4MP_MESSAGE_AS4 record: withdrawals then announcements,
 // one shared Attrs, and on a framing fault the prefixes decoded before it.
 func (d *Decoder) update(b *decode.Batch, ri int32, body []byte, peer netip.Addr, asn uint32, t int64) error {
-	opts := decode.Options{AS4: true}
 	u := &d.upd
-	derr := decode.DecodeUpdate(u, body, &opts)
-	if derr != nil || u.Attrs.Action >= decode.ActionAFISAFIDisable {
-		// As package mrt: some writers put ADD-PATH NLRI where the session
-		// says there are none; keep that reading if it is clean.
-		alt := opts
-		alt.AddPathAll = true
-		if decode.DecodeUpdate(u, body, &alt) == nil && u.Attrs.Action < decode.ActionAFISAFIDisable {
-			derr = nil
-		} else {
-			derr = decode.DecodeUpdate(u, body, &opts)
-		}
-	}
-	for i := range u.Withdrawn {
-		n := &u.Withdrawn[i]
-		e := b.NewElem(ri)
-		e.Type, e.Time, e.PeerIP, e.PeerASN = decode.ElemWithdrawal, t, peer, asn
-		e.Prefix, e.PathID, e.HasPathID = n.Prefix, n.PathID, n.HasPathID
-	}
-	if len(u.Announced) > 0 {
-		a := b.NewAttrs()
-		a.CopyFrom(&u.Attrs)
-		b.Own(a)
-		for i := range u.Announced {
-			n := &u.Announced[i]
-			e := b.NewElem(ri)
-			e.Type, e.Time, e.PeerIP, e.PeerASN = decode.ElemAnnouncement, t, peer, asn
-			e.Prefix, e.PathID, e.HasPathID = n.Prefix, n.PathID, n.HasPathID
-			e.NextHop, e.Attrs = n.NextHop, a
-		}
-	}
+	derr := decode.DecodeUpdateAddPathFallback(u, body, &decode.Options{AS4: true})
+	b.AppendUpdate(ri, u, peer, asn, t, true, true)
 	if derr != nil {
 		return derr
 	}
