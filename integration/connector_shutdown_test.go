@@ -45,7 +45,7 @@ func TestSIGTERMUnreachableBroker(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // it has consumed the input; nothing committed yet
-	cl.Close()                        // the broker is gone
+	cl.Close()                         // the broker is gone
 	start := time.Now()
 	err = p.stop(t, syscall.SIGTERM)
 	took := time.Since(start)

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/bgp-connector/bgp-connector/decode"
-	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 	"github.com/bgp-connector/bgp-connector/internal/corpus"
+	"github.com/bgp-connector/bgp-connector/internal/rislivetest"
 )
 
 // TestRealSample reads libbgpstream's RIS Live sample (real messages of
