@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/bgp-connector/bgp-connector/decode"
 )
 
 // seedFrames adds frames from the real corpus and the gobgpd capture: every
@@ -164,4 +166,67 @@ func checkResult(t *testing.T, b []byte, res *Result, err error) {
 			t.Fatalf("elem without BMP context")
 		}
 	}
+}
+
+// FuzzAppendTo: a Kafka record value holding one message, several back to
+// back, or garbage goes through AppendTo without a panic; an error is a
+// *DecodeError whose Offset lies inside the value; every elem and statistic points at a record of
+// the batch; a value that decodes appends at least one record, each with
+// the given offset. A reused batch and decoder keep that through many
+// values.
+func FuzzAppendTo(f *testing.F) {
+	var two []byte
+	seedFrames(f, func(b []byte) {
+		f.Add(b)
+		if len(two) < 2<<10 && bytes.HasPrefix(b, []byte(Magic)) {
+			two = append(two, b...)
+		}
+	})
+	if len(two) > 0 {
+		f.Add(two)
+		f.Add(append(bytes.Clone(two), "\r\n"...))
+		f.Add(append(bytes.Clone(two), "junk"...))
+	}
+	d := NewDecoder(WithMaxSessions(8))
+	var b decode.Batch
+	f.Fuzz(func(t *testing.T, value []byte) {
+		b.Reset()
+		const offset = 4242
+		err := d.AppendTo(&b, value, offset)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v is not a *DecodeError", err)
+			}
+			if de.Offset < 0 || de.Offset > len(value) {
+				t.Fatalf("error offset %d outside the %d-byte value: %v", de.Offset, len(value), err)
+			}
+		} else if len(value) > 0 && len(b.Records) == 0 {
+			t.Fatalf("%d-byte value decoded without error into no record", len(value))
+		}
+		for i, r := range b.Records {
+			if r.Offset != offset {
+				t.Fatalf("record %d offset %d, want %d", i, r.Offset, offset)
+			}
+		}
+		if len(b.ElemRecord) != len(b.Elems) || len(b.StatRecord) != len(b.Stats) {
+			t.Fatalf("%d elems with %d record indexes, %d stats with %d", len(b.Elems), len(b.ElemRecord), len(b.Stats), len(b.StatRecord))
+		}
+		for i, ri := range b.ElemRecord {
+			if ri < 0 || int(ri) >= len(b.Records) {
+				t.Fatalf("elem %d of record %d, %d records", i, ri, len(b.Records))
+			}
+			if i > 0 && ri < b.ElemRecord[i-1] {
+				t.Fatalf("elem %d record index %d after %d", i, ri, b.ElemRecord[i-1])
+			}
+			if !b.Elems[i].BMP.Present {
+				t.Fatalf("elem %d without BMP context", i)
+			}
+		}
+		for i, ri := range b.StatRecord {
+			if ri < 0 || int(ri) >= len(b.Records) {
+				t.Fatalf("stat %d of record %d, %d records", i, ri, len(b.Records))
+			}
+		}
+	})
 }
