@@ -2,14 +2,17 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/internal/compress"
 	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
+	"github.com/bgp-connector/bgp-connector/openbmp"
 )
 
 // TestDecodersFollowPartitions checks that per-partition decoder state (the
@@ -38,41 +41,81 @@ func TestDecodersFollowPartitions(t *testing.T) {
 	}
 }
 
-// TestValuesDecompressed: a compressed value (a whole gzip'd BMP stream,
-// or MRT records) decodes as the plain one; a bomb is an error, not memory.
+// TestValuesDecompressed: a compressed value, in every codec (a whole
+// compressed OpenBMP stream, raw BMP stream, or MRT file published as one
+// value), decodes into the same records and elems as the plain one; a bomb
+// is an error, not memory; trailing junk is an error, not a silent drop.
 func TestValuesDecompressed(t *testing.T) {
-	var plain []byte
 	vals, _, err := kafkatest.Frames(bytes.NewReader(demodata.GoBGP), demodata.GoBGPFile)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var obmp, raw []byte
 	for _, v := range vals {
-		plain = append(plain, v...) // several OpenBMP messages back to back
+		obmp = append(obmp, v...) // several OpenBMP messages back to back
+		_, hl, err := openbmp.DecodeHeader(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, v[hl:]...)
 	}
-	gz := func(b []byte) []byte {
-		var out bytes.Buffer
-		w := gzip.NewWriter(&out)
-		w.Write(b)
-		w.Close()
-		return out.Bytes()
+	mrtFile, err := os.ReadFile("../testdata/gobgp-mrt/updates.mrt")
+	if err != nil {
+		t.Fatal(err)
 	}
-	count := func(v []byte) (int, int, error) {
+	decodeAll := func(f ValueFormat, v []byte) (decode.Batch, error) {
 		var b decode.Batch
-		err := BMPValues{}.NewDecoder("t", 0).AppendTo(&b, v, 1, time.Time{})
-		return len(b.Records), len(b.Elems), err
+		err := f.NewDecoder("t", 0).AppendTo(&b, v, 1, time.Time{})
+		return b, err
 	}
-	r1, e1, err1 := count(plain)
-	r2, e2, err2 := count(gz(plain))
-	if err1 != nil || err2 != nil || r1 != len(vals) || r1 != r2 || e1 != e2 || e1 == 0 {
-		t.Fatalf("plain %d records %d elems %v; gzip %d records %d elems %v (want %d records)", r1, e1, err1, r2, e2, err2, len(vals))
+	elemKey := func(e *decode.Elem) string {
+		var path string
+		if e.Attrs != nil {
+			path = fmt.Sprint(e.Attrs.ASPath)
+		}
+		return fmt.Sprint(e.Type, e.Time, e.PeerIP, e.PeerASN, e.Prefix, e.NextHop, path, e.BMP)
 	}
-	bomb := gz(make([]byte, MaxValue+1))
-	if _, _, err := count(bomb); err == nil || !errors.Is(err, decode.ErrMalformed) {
+	for _, c := range []struct {
+		name    string
+		f       ValueFormat
+		v       []byte
+		records int // 0: at least one
+	}{
+		{"openbmp", BMPValues{}, obmp, len(vals)},
+		{"bmp", BMPValues{}, raw, len(vals)},
+		{"mrt", MRTValues{}, mrtFile, 0},
+	} {
+		plain, err := decodeAll(c.f, c.v)
+		if err != nil || len(plain.Elems) == 0 || (c.records > 0 && len(plain.Records) != c.records) || len(plain.Records) == 0 {
+			t.Fatalf("%s plain: %d records %d elems, %v (want %d records)", c.name, len(plain.Records), len(plain.Elems), err, c.records)
+		}
+		for _, codec := range compress.Codecs {
+			z, err := compress.Encode(codec, c.v)
+			if errors.Is(err, compress.ErrNoEncoder) {
+				t.Logf("%s: %v", codec, err)
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeAll(c.f, z)
+			if err != nil || len(got.Records) != len(plain.Records) || len(got.Elems) != len(plain.Elems) {
+				t.Fatalf("%s %s: %d records %d elems, %v; plain %d records %d elems", c.name, codec, len(got.Records), len(got.Elems), err, len(plain.Records), len(plain.Elems))
+			}
+			for i := range got.Elems {
+				if a, b := elemKey(&got.Elems[i]), elemKey(&plain.Elems[i]); a != b {
+					t.Fatalf("%s %s: elem %d is %s, plain %s", c.name, codec, i, a, b)
+				}
+			}
+		}
+		// Trailing junk after the messages or records is an error (dead
+		// letter), not a silent drop.
+		if _, err := decodeAll(c.f, append(bytes.Clone(c.v), "junk!"...)); err == nil {
+			t.Errorf("%s: trailing junk decoded without error", c.name)
+		}
+	}
+	bomb, _ := compress.Encode("gzip", make([]byte, MaxValue+1))
+	if _, err := decodeAll(BMPValues{}, bomb); err == nil || !errors.Is(err, decode.ErrMalformed) {
 		t.Errorf("a value over %d bytes once decompressed: %v", MaxValue, err)
-	}
-	// Trailing junk after the messages is an error (dead letter), not a
-	// silent drop.
-	if _, _, err := count(append(bytes.Clone(plain), "junk!"...)); err == nil {
-		t.Error("trailing junk after the OpenBMP messages decoded without error")
 	}
 }

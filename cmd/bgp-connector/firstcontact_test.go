@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/ulikunitz/xz"
 
 	"github.com/bgp-connector/bgp-connector/emit/text"
+	"github.com/bgp-connector/bgp-connector/internal/compress"
 	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
@@ -25,29 +24,17 @@ import (
 // and returns the paths.
 func compressAll(t *testing.T, dir, name string, data []byte) []string {
 	t.Helper()
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(data)
-	zw.Close()
-	var xzb bytes.Buffer
-	xw, err := xz.NewWriter(&xzb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xw.Write(data)
-	xw.Close()
-	ze, _ := zstd.NewWriter(nil)
-	zst := ze.EncodeAll(data, nil)
-	ze.Close()
-	files := map[string][]byte{name + ".gz": gz.Bytes(), name + ".xz": xzb.Bytes(), name + ".zst": zst}
-	if bz, err := exec.LookPath("bzip2"); err == nil {
-		cmd := exec.Command(bz, "-c")
-		cmd.Stdin = bytes.NewReader(data)
-		out, err := cmd.Output()
+	ext := map[string]string{"gzip": ".gz", "bzip2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+	files := map[string][]byte{}
+	for _, codec := range compress.Codecs {
+		b, err := compress.Encode(codec, data)
+		if errors.Is(err, compress.ErrNoEncoder) {
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[name+".bz2"] = out
+		files[name+ext[codec]] = b
 	}
 	var paths []string
 	for n, b := range files {
