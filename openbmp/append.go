@@ -141,10 +141,9 @@ func (s *Scanner) framingError(b *decode.Batch, err error) {
 		s.done = true
 		return
 	}
-	// A cut at the end, an I/O error, or a stream that is not BMP at all
-	// (the same error again, or a version error before any frame) is
-	// fatal; damage in the middle is a gap.
-	if err == s.lastErr || errors.Is(err, ErrTruncated) || (s.frames == 0 && errors.Is(err, ErrVersion)) {
+	// A cut at the end, an I/O error, or a stream of another version (see
+	// StreamReader.Resyncable) is fatal; damage is a gap.
+	if err == s.lastErr || !s.sr.Resyncable() {
 		s.closeGap(b, -1)
 		s.err, s.done = err, true
 		return

@@ -83,9 +83,12 @@ type StreamReader struct {
 	eof  bool
 	err  error
 
-	canResync bool  // err is a framing error Next may resynchronise after
-	skipped   int64 // bytes skipped by Resync
-	frames    int64 // frames returned
+	canResync bool // err is a framing error Next may resynchronise after
+	// otherVersion: the version error was another BMP version (1, 2 or 4),
+	// not a damaged byte.
+	otherVersion bool
+	skipped      int64 // bytes skipped by Resync
+	frames       int64 // frames returned
 }
 
 // NewStreamReader returns a reader of frames of the given kind from r. With
@@ -182,20 +185,31 @@ func (s *StreamReader) Next() ([]byte, error) {
 }
 
 // resyncable reports whether a framing error leaves data worth scanning:
-// not a cut at the end of the input, not an I/O error, and not a version
-// error before any frame (a BMP v4 stream, say, is another format through
-// and through).
+// not a cut at the end of the input, not an I/O error, and not another
+// version before any frame (a BMP v4 or OpenBMP 1.6 stream is another
+// format through and through). A first byte that is no BMP version at all
+// (0, or 5 and up) is damage: the frames after it are read.
 func (s *StreamReader) resyncable(err error) bool {
 	var de *DecodeError
 	if !errors.As(err, &de) || errors.Is(err, ErrTruncated) {
 		return false
 	}
-	return errors.Is(err, ErrMalformed) || (errors.Is(err, ErrVersion) && s.frames > 0)
+	if errors.Is(err, ErrVersion) {
+		return s.frames > 0 || (s.kind == KindBMP && !s.otherVersion)
+	}
+	return errors.Is(err, ErrMalformed)
 }
+
+// Resyncable reports whether the error Next just returned is damage that
+// the next call skips (true), or ends the stream (false: a cut at the end,
+// an I/O error, or input of another version).
+func (s *StreamReader) Resyncable() bool { return s.err != nil && s.canResync }
 
 // Resync skips bytes after a framing error until a frame of the reader's
 // kind starts whose successor also starts a frame (or that ends exactly at
-// the end of the input). It scans up to the end of the input if need be, in
+// the end of the input). A reader whose kind is still unknown (the first
+// bytes were damaged) looks for a frame of any kind, and keeps the kind it
+// finds. It scans up to the end of the input if need be, in
 // flat memory: bytes are dropped as they are passed, and only a candidate
 // frame and its successor's header are held (at most MaxFrame and a few
 // bytes). It returns false when no such frame was found before the end of
@@ -214,7 +228,7 @@ func (s *StreamReader) Resync() bool {
 			s.drop(len(s.buf) - s.pos)
 			return false
 		}
-		if n := s.frameAt(rel); n > 0 && s.followed(rel, n) {
+		if s.frameChainAt(rel) {
 			s.drop(rel)
 			return true
 		}
@@ -224,6 +238,24 @@ func (s *StreamReader) Resync() bool {
 			rel = 0
 		}
 	}
+}
+
+// frameChainAt reports whether a frame starts rel bytes into the unread
+// data and is followed by another (see followed). With the kind unknown it
+// tries each binary framing, and on success sets the kind.
+func (s *StreamReader) frameChainAt(rel int) bool {
+	if s.kind != KindUnknown {
+		n := s.frameAt(rel)
+		return n > 0 && s.followed(rel, n)
+	}
+	for _, k := range [...]Kind{KindOpenBMP, KindBMP, KindLengthPrefixed} {
+		s.kind = k
+		if n := s.frameAt(rel); n > 0 && s.followed(rel, n) {
+			return true
+		}
+	}
+	s.kind = KindUnknown
+	return false
 }
 
 // followed reports whether the candidate frame of n bytes at rel is followed
@@ -305,6 +337,7 @@ func (s *StreamReader) next() ([]byte, error) {
 		}
 		h := s.buf[s.pos:]
 		if h[0] != 3 {
+			s.otherVersion = h[0] == 1 || h[0] == 2 || h[0] == 4
 			return nil, errAt(int(start), "BMP common header", versionError(h[0]))
 		}
 		n = int(be32(h[1:]))

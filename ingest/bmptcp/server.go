@@ -502,6 +502,13 @@ func (s *Server) run(ctx context.Context, c *conn) {
 				endErr = err
 				break
 			}
+			if msgs == 0 && damaged == 0 && errors.Is(err, openbmp.ErrVersion) {
+				// The first bytes are not BMP v3: the peer speaks
+				// something else (a file would be resynchronised; a
+				// connection is closed with the reason).
+				endErr = err
+				break
+			}
 			if err != lastErr && (errors.Is(err, openbmp.ErrMalformed) || errors.Is(err, openbmp.ErrVersion)) {
 				// A framing error: the next call resynchronises.
 				lastErr = err
