@@ -103,6 +103,7 @@ func init() {
 		info: DataInterfaceInfo{Name: "csvfile", Description: "Read the dumps listed in a CSV file (path,project,type,collector,filetime,timespan,timestamp)",
 			Options: []OptionInfo{
 				{Name: "csv-file", Description: "CSV file listing dump files, one per line, 7 columns as libbgpstream's csvfile interface"},
+				{Name: "poll-interval", Description: "live mode: wait between reads of the CSV file for new rows (default 20s, libbgpstream's; not a bgpreader option)"},
 			}},
 		make: newCSVFile,
 	})
@@ -179,18 +180,29 @@ func newSinglefile(s *Stream, opts map[string][]string) (dataInterface, error) {
 type csvFile struct {
 	s        *Stream
 	path     string
-	lastSeen int64 // largest timestamp taken so far
+	every    time.Duration // live mode: wait between reads
+	lastSeen int64         // largest timestamp taken so far
 }
 
 func newCSVFile(s *Stream, opts map[string][]string) (dataInterface, error) {
-	p := last(opts, "csv-file")
-	if p == "" {
-		return nil, errors.New("csvfile: the csv-file option must be set (-o csv-file=FILE)")
+	c := &csvFile{s: s, path: last(opts, "csv-file"), every: s.pollInterval()}
+	var errs []error
+	if c.path == "" {
+		errs = append(errs, errors.New("csvfile: the csv-file option must be set (-o csv-file=FILE)"))
+	} else if _, err := os.Stat(c.path); err != nil {
+		errs = append(errs, fmt.Errorf("csvfile: %w", err))
 	}
-	if _, err := os.Stat(p); err != nil {
-		return nil, fmt.Errorf("csvfile: %w", err)
+	if v := last(opts, "poll-interval"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("csvfile: poll-interval %q: want a duration such as 20s", v))
+		}
+		c.every = d
 	}
-	return &csvFile{s: s, path: p}, nil
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
 }
 
 func (c *csvFile) poll(ctx context.Context) ([]*resource, bool, error) {
@@ -206,7 +218,7 @@ func (c *csvFile) poll(ctx context.Context) ([]*resource, bool, error) {
 		select {
 		case <-ctx.Done():
 			return nil, true, ctx.Err()
-		case <-time.After(c.s.pollInterval()):
+		case <-time.After(c.every):
 		}
 	}
 }

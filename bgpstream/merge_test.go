@@ -147,6 +147,7 @@ func TestNewOptionErrors(t *testing.T) {
 		{[]Option{DataInterface("singlefile")}, []string{"set rib-file and/or upd-file"}},
 		{[]Option{DataInterface("csvfile")}, []string{"csv-file option must be set"}},
 		{[]Option{DataInterface("csvfile"), DataInterfaceOption("csvfile", "csv-file", "/nonexistent.csv")}, []string{"no such file"}},
+		{[]Option{DataInterface("csvfile"), DataInterfaceOption("csvfile", "csv-file", "/nonexistent.csv"), DataInterfaceOption("csvfile", "poll-interval", "soon")}, []string{"no such file", `poll-interval "soon"`}},
 		{[]Option{DataInterface("singlefile"), DataInterfaceOption("singlefile", "upd-file", "x"), DataInterfaceOption("singlefile", "upd-type", "json")}, []string{`type "json"`}},
 		{[]Option{DataInterface("singlefile"), DataInterfaceOption("csvfile", "csv-file", "x"), DataInterfaceOption("singlefile", "upd-file", "x")}, []string{"options for csvfile, but the data interface is singlefile"}},
 		{[]Option{Files("x"), RIBPeriod(-time.Second)}, []string{"RIBPeriod"}},

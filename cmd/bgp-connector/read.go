@@ -166,7 +166,7 @@ func runRead(cmd *cobra.Command, args []string) error {
 	}
 	for _, o := range readOpts.diOpts {
 		if strings.TrimSpace(o) == "?" {
-			return listDIOptions(cmd.ErrOrStderr(), readOpts.di)
+			return listDIOptions(cmd.OutOrStdout(), readOpts.di)
 		}
 	}
 	streamOpts, err := readStreamOptions(args)
