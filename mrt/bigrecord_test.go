@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+	"runtime"
 	"testing"
 
 	"github.com/bgp-connector/bgp-connector/decode"
@@ -59,7 +60,7 @@ func TestScannerBatchBytes(t *testing.T) {
 	ribs, batches := 0, 0
 	for {
 		b.Reset()
-		err := sc.Fill(&b, 2048, 512)
+		err := sc.Fill(&b, 1<<20, 1<<20)
 		if err != nil {
 			break
 		}
@@ -117,5 +118,64 @@ func TestPrefixPushDown(t *testing.T) {
 		if e.Prefix != netip.MustParsePrefix("10.2.0.0/24") {
 			t.Fatalf("elem for %v decoded", e.Prefix)
 		}
+	}
+}
+
+// TestBigRecordsMemory: 12 TABLE_DUMP_V2 records of ~4 MB with long AS
+// paths, read in batches whose counts would take them all, with the
+// default byte cap: a batch holds about one record's worth, whatever the
+// counts a caller asks for (without the cap all twelve come in at once),
+// and a filter that matches no prefix
+// allocates a small fraction of the input: the entries' attributes are
+// never decoded.
+func TestBigRecordsMemory(t *testing.T) {
+	in := bigRIB(12, 1000, 1000) // ~4 MB per record, 1000 elems each
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	read := func(el *Elementor, maxBytes int) (maxHeld uint64, allocated uint64, elems int) {
+		sc, err := NewScanner(bytes.NewReader(in), el)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if maxBytes >= 0 {
+			sc.MaxBytes = maxBytes
+		}
+		defer sc.Close()
+		base := heap()
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		var b decode.Batch
+		for {
+			b.Reset()
+			if err := sc.Fill(&b, 1<<20, 1<<20); err != nil {
+				break
+			}
+			elems += len(b.Elems)
+			if h := heap(); h > base && h-base > maxHeld {
+				maxHeld = h - base
+			}
+		}
+		runtime.ReadMemStats(&ms1)
+		return maxHeld, ms1.TotalAlloc - ms0.TotalAlloc, elems
+	}
+	held, _, elems := read(nil, -1)
+	if elems != 12*1000 {
+		t.Fatalf("%d elems, want 12000", elems)
+	}
+	uncapped, _, _ := read(nil, 0)
+	t.Logf("input %d MB; a batch held at most %d MB (%d MB without the byte cap)", len(in)>>20, held>>20, uncapped>>20)
+	if held > 24<<20 || uncapped < 2*held {
+		t.Errorf("a batch held %d MB with the default byte cap, %d MB without", held>>20, uncapped>>20)
+	}
+	el := NewElementor()
+	el.Prefilter = prefixOnly{netip.MustParsePrefix("192.0.2.0/24")}
+	_, allocated, elems := read(el, -1)
+	t.Logf("non-matching prefix filter: %d MB allocated for %d MB of input", allocated>>20, len(in)>>20)
+	if elems != 0 || allocated > uint64(len(in))/8 {
+		t.Errorf("non-matching filter: %d elems, %d MB allocated for %d MB of input", elems, allocated>>20, len(in)>>20)
 	}
 }
