@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgp-connector/bgp-connector/internal/corpus"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -23,7 +24,7 @@ func realData(t testing.TB, rel string) string {
 
 // realDataPath returns the path of a shared real-data file, or "".
 func realDataPath(rel string) string {
-	p := filepath.Join("..", "..", "shared", "testdata", "real", rel)
+	p := filepath.Join(corpus.Root(), filepath.FromSlash(rel))
 	if _, err := os.Stat(p); err != nil {
 		return ""
 	}
