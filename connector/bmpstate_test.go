@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -226,5 +227,29 @@ func TestStateThroughKafka(t *testing.T) {
 		if !slices.ContainsFunc(r.Headers, func(h kgo.RecordHeader) bool { return h.Key == ingest.SourceOffsetHeader }) {
 			t.Errorf("changelog record %q has no source offset", r.Key)
 		}
+	}
+}
+
+// BenchmarkEndToEndState is BenchmarkEndToEnd (one task) with the BMP
+// session state kept (the default) and not: the cost of the changelog on
+// the data path.
+func BenchmarkEndToEndState(b *testing.B) {
+	for _, on := range []string{"true", "false"} {
+		b.Run("bmp.state.enable="+on, func(b *testing.B) {
+			var elems uint64
+			var secs float64
+			for b.Loop() {
+				res, err := Bench(context.Background(), BenchOptions{
+					Data: benchData(b), Repeat: 8, Partitions: 6, Tasks: 1, Sets: []string{"bmp.state.enable=" + on},
+					Log: slog.New(slog.DiscardHandler),
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				elems += res.Elems
+				secs += res.Duration.Seconds()
+			}
+			b.ReportMetric(float64(elems)/secs, "elems/s")
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -396,4 +397,48 @@ func stateRestart(t *testing.T, eos bool) {
 		t.Error("the restore did not ignore the Peer Down made after the commit")
 	}
 	t.Logf("resumed at offset %d (Peer Down at %d); %d changelog records ignored", cut, down, ignored.Load())
+}
+
+// BenchmarkStateRestore restores an input partition whose changelog
+// partition holds routers×10 peer sessions plus the routers' Initiations
+// (each written twice, as a session that went up, down and up again
+// leaves it before compaction), from the embedded broker. One op is one
+// restore: client, offsets, reading, decoding and importing.
+func BenchmarkStateRestore(b *testing.B) {
+	for _, routers := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("routers=%d", routers), func(b *testing.B) {
+			_, addr := stateCluster(b, 1)
+			prod := stateProducer(b, addr, kgo.MaxBufferedRecords(1<<20))
+			if _, err := EnsureStateTopic(context.Background(), kadm.NewClient(prod), stateTopic, 1, -1); err != nil {
+				b.Fatal(err)
+			}
+			var recs []*kgo.Record
+			for pass := range 2 {
+				for r := range routers {
+					rk := openbmp.RouterKey{byte(r), byte(r >> 8), 1}
+					recs = append(recs, changelogRecord(b, 0, openbmp.StateEntry{Router: rk, SysName: fmt.Sprintf("router-%d.example", r)}, strconv.Itoa(pass)))
+					for p := range 10 {
+						e := openbmp.StateEntry{Router: rk, HasPeer: true, Peer: openbmp.PeerKey{Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(p)})},
+							Session: openbmp.Session{In: decode.Options{AS4: true, AddPath: 1}, Out: decode.Options{AS4: true}, ASN: 64496}}
+						recs = append(recs, changelogRecord(b, 0, e, strconv.Itoa(pass)))
+					}
+				}
+			}
+			if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			l := &StateLog{Topic: stateTopic, Client: []kgo.Opt{kgo.SeedBrokers(addr)}, Log: quiet()}
+			b.ReportAllocs()
+			for b.Loop() {
+				sd := l.track(BMPValues{}.NewDecoder(stateInput, 0), stateInput, 0).(*stateDecoder)
+				if err := l.restore(context.Background(), sd, 10); err != nil {
+					b.Fatal(err)
+				}
+				if sd.dec.Sessions() != routers*10 {
+					b.Fatalf("%d sessions restored", sd.dec.Sessions())
+				}
+			}
+			b.ReportMetric(float64(len(recs)), "records/op")
+		})
+	}
 }
