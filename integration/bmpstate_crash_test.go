@@ -58,7 +58,7 @@ func bmpStateCrash(t *testing.T, eos bool) {
 	if err := p2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: exit %v, want status 0", err)
 	}
-	base := baselineBMP(t, addr, len(values), eos)
+	base := baselineBMP(t, addr, len(values))
 	got := readBMPOutputs(t, addr, "bgp.elems", eos)
 	dups, rc := compareBMP(t, got, base, atKill, eos)
 	checkRestartDecoded(t, rc)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/bgp-connector/bgp-connector/connector"
 	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/openbmp"
@@ -140,21 +138,7 @@ func bmpStateInput(t testing.TB) (values, keys [][]byte) {
 func bmpStateSetup(t *testing.T, base string, eos bool) (addr, group string, sets []string) {
 	t.Helper()
 	connSkipShort(t)
-	group = base
-	if eos {
-		group += "-eos"
-	}
-	cluster, addr, err := connector.StartEmbedded(0, 6, bmpStateTopic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	sets = []string{"bootstrap.servers=" + addr, "input.format=openbmp", "topics=" + bmpStateTopic, "group.id=" + group,
-		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
-	if eos {
-		sets = append(sets, "exactly.once.support=required")
-	}
-	return addr, group, sets
+	return embeddedGroup(t, bmpStateTopic, "openbmp", base, eos)
 }
 
 // streamBMP produces values (keyed by router) at a steady rate over d, as
@@ -245,23 +229,10 @@ func readBMPOutputs(t testing.TB, addr, prefix string, committedOnly bool) []bmp
 // baselineBMP runs the uninterrupted reference: an in-process connector in
 // its own group, without the session state (bmp.state.enable=false, as
 // before it existed), over the whole input, into topics under "base".
-func baselineBMP(t *testing.T, addr string, n int, eos bool) []bmpOut {
+func baselineBMP(t *testing.T, addr string, n int) []bmpOut {
 	t.Helper()
-	set := []string{"bootstrap.servers=" + addr, "input.format=openbmp", "topics=" + bmpStateTopic, "group.id=uninterrupted",
-		"output.topic.prefix=base", "bmp.state.enable=false", "tasks.max=2", "topic.creation.default.partitions=3"}
-	s, err := connector.SetSettings(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := connector.NewConfig(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := connector.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), connector.WithBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RunUntilDrained(context.Background(), uint64(n), 2*time.Minute); err != nil {
+	if _, err := runInProcess(t, addr, uint64(n), "bootstrap.servers="+addr, "input.format=openbmp", "topics="+bmpStateTopic,
+		"group.id=uninterrupted", "output.topic.prefix=base", "bmp.state.enable=false", "tasks.max=2", "topic.creation.default.partitions=3"); err != nil {
 		t.Fatal(err)
 	}
 	return readBMPOutputs(t, addr, "base", false)

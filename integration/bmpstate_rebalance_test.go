@@ -82,7 +82,7 @@ func bmpStateRebalance(t *testing.T, eos bool) {
 		t.Errorf("the second member restored %d partitions, want at least %d (some on joining, the %d carrying routers after the takeover)", restores, busy+1, busy)
 	}
 
-	base := baselineBMP(t, addr, len(values), eos)
+	base := baselineBMP(t, addr, len(values))
 	got := readBMPOutputs(t, addr, "bgp.elems", eos)
 	dups, rc := compareBMP(t, got, base, atJoin, eos)
 	checkRestartDecoded(t, rc)

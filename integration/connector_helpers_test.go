@@ -430,19 +430,29 @@ func mrtGroupSetup(t *testing.T, base string, eos bool) (values [][]byte, addr, 
 	for i := 0; i < 4; i++ {
 		values = append(values, one...)
 	}
+	addr, group, sets = embeddedGroup(t, mrtGroupTopic, "mrt", base, eos)
+	return values, addr, group, sets
+}
+
+// embeddedGroup starts an embedded broker (closed with the test) with a
+// 6-partition input topic and returns it with the connector settings of
+// group base (suffixed "-eos" and exactly once when eos) for input format
+// format, and the group.
+func embeddedGroup(t *testing.T, topic, format, base string, eos bool) (addr, group string, sets []string) {
+	t.Helper()
 	group = base
 	if eos {
 		group += "-eos"
 	}
-	cluster, addr, err := connector.StartEmbedded(0, 6, mrtGroupTopic)
+	cluster, addr, err := connector.StartEmbedded(0, 6, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	sets = []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + mrtGroupTopic, "group.id=" + group,
+	sets = []string{"bootstrap.servers=" + addr, "input.format=" + format, "topics=" + topic, "group.id=" + group,
 		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
 	if eos {
 		sets = append(sets, "exactly.once.support=required")
 	}
-	return values, addr, group, sets
+	return addr, group, sets
 }
