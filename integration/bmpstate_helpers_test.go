@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
@@ -178,36 +175,14 @@ func (o *bmpOut) id() string { return fmt.Sprintf("%s|%x|%x", o.ty.Suffix(), o.k
 // decodes it with goavro from the .avsc files.
 func readBMPOutputs(t testing.TB, addr, prefix string, committedOnly bool) []bmpOut {
 	t.Helper()
-	var topics []string
-	byTopic := map[string]schema.Type{}
-	for _, ty := range schema.Types() {
-		if ty != schema.Stats {
-			topics = append(topics, prefix+"."+ty.Suffix())
-			byTopic[prefix+"."+ty.Suffix()] = ty
-		}
-	}
-	var recs []*kgo.Record
-	var err error
-	if committedOnly {
-		recs, err = kafkatest.ReadCommitted(context.Background(), []string{addr}, 2*time.Second, topics...)
-	} else {
-		recs, err = kafkatest.ReadAll(context.Background(), []string{addr}, topics...)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, byTopic := readOutputRecords(t, addr, prefix, committedOnly)
 	out := make([]bmpOut, 0, len(recs))
 	for _, r := range recs {
 		ty := byTopic[r.Topic]
-		codec, err := ty.Codec()
-		if err != nil {
-			t.Fatal(err)
+		if ty == schema.Stats {
+			continue
 		}
-		native, _, err := codec.NativeFromSingle(r.Value)
-		if err != nil {
-			t.Fatalf("%s/%d@%d: goavro: %v", r.Topic, r.Partition, r.Offset, err)
-		}
-		m := native.(map[string]any)
+		m := avroNative(t, r, ty)
 		o := bmpOut{ty: ty, key: string(r.Key), val: string(r.Value), native: m,
 			partition: m["source_partition"].(int32), offset: m["source_offset"].(int64),
 			router: m["router"].(string), noPeerUp: m["bmp_no_peer_up"].(bool)}
