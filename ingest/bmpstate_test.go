@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/bgp-connector/bgp-connector/decode"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
@@ -440,5 +441,67 @@ func BenchmarkStateRestore(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(recs)), "records/op")
 		})
+	}
+}
+
+// TestStateWriteHoldsCommit: at-least-once, an input record's offset is
+// not committed while the changelog write its decoding made is not
+// acknowledged, even though its outputs are delivered.
+func TestStateWriteHoldsCommit(t *testing.T) {
+	values, _, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, addr := stateCluster(t, 1)
+	in := stateProducer(t, addr)
+	for _, v := range values[:3] { // Initiation, Peer Up, a route
+		if err := in.ProduceSync(context.Background(), &kgo.Record{Topic: stateInput, Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := EnsureStateTopic(context.Background(), kadm.NewClient(in), stateTopic, 1, -1); err != nil {
+		t.Fatal(err)
+	}
+	// Hold every produce from now on (the changelog writes: the test
+	// produces no outputs) until released.
+	release := make(chan struct{})
+	var held atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		held.Add(1)
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	prod := stateProducer(t, addr)
+	src, err := NewKafkaSource([]kgo.Opt{kgo.SeedBrokers(addr)}, KafkaOptions{
+		Group:  GroupOptions{Group: "g", Topics: []string{stateInput}, FetchMaxWait: 50 * time.Millisecond},
+		Format: BMPValues{}, Log: quiet(),
+		State: &StateLog{Topic: stateTopic, Producer: prod, Client: []kgo.Opt{kgo.SeedBrokers(addr)}, Log: quiet(), Context: context.Background()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	runSource(t, src, 3, 3, false) // every batch delivered
+	commit := func() int64 {
+		t.Helper()
+		if err := src.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return src.Group().Committed()[stateInput][0]
+	}
+	for held.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if got := commit(); got != 0 {
+		t.Fatalf("committed offset %d while the Initiation's changelog write is held", got)
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for commit() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("committed %d after the changelog writes were released, want 3", commit())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
