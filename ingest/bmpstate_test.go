@@ -505,3 +505,45 @@ func TestStateWriteHoldsCommit(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStateRestoreFailureStops: a restore that cannot finish in time stops
+// the source with a *StateError naming the partitions (the record is not
+// dead-lettered, nothing is committed).
+func TestStateRestoreFailureStops(t *testing.T) {
+	values, _, err := kafkatest.ReadFrames(filepath.Join("..", "internal", "demodata", "gobgp-bmp.obmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr := stateCluster(t, 1)
+	in := stateProducer(t, addr)
+	if err := in.ProduceSync(context.Background(), &kgo.Record{Topic: stateInput, Value: values[0]}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var dead atomic.Int32
+	src, err := NewKafkaSource([]kgo.Opt{kgo.SeedBrokers(addr)}, KafkaOptions{
+		Group:  GroupOptions{Group: "g", Topics: []string{stateInput}, FetchMaxWait: 50 * time.Millisecond},
+		Format: BMPValues{}, Log: quiet(), SkipErrors: true,
+		DeadLetter: func(context.Context, *kgo.Record, error, func(error)) { dead.Add(1) },
+		State:      &StateLog{Topic: stateTopic, Producer: in, Client: []kgo.Opt{kgo.SeedBrokers(addr)}, Timeout: time.Nanosecond, Log: quiet()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = src.Next(ctx, new(decode.Batch))
+	var se *StateError
+	if !errors.As(err, &se) || se.Topic != stateInput || se.Partition != 0 || se.Offset != 0 || !strings.Contains(err.Error(), "task 0: restoring the BMP session state of openbmp.bmp_raw/0") {
+		t.Fatalf("Next: %v, want a *StateError", err)
+	}
+	if dead.Load() != 0 {
+		t.Error("the record was dead-lettered")
+	}
+	if err := src.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := src.Group().Committed()[stateInput][0]; ok {
+		t.Errorf("committed %d after a failed restore", c)
+	}
+}
