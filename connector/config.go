@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,6 +106,13 @@ type Config struct {
 	// PeerUpState is the state a BMP Peer Up elem gets: "established" or
 	// "active" (bgpreader's choice).
 	PeerUpState string
+	// BMPState keeps the BMP session state in a compacted changelog topic
+	// (BMPStateTopic, "" = <prefix>.bmp.state) restored on assignment, each
+	// partition's restore bounded by BMPStateRestoreTimeout (see
+	// bmpstate.go). Only for input.format=openbmp|bmp: see StateTopic.
+	BMPState               bool
+	BMPStateTopic          string
+	BMPStateRestoreTimeout time.Duration
 	// ExactlyOnce runs each task as a transactional session (KIP-618 style,
 	// one transaction per poll): outputs and input offsets commit together.
 	ExactlyOnce bool
@@ -339,6 +347,18 @@ var Keys = []Key{
 		set: func(c *Config, v string) error { c.ExactlyOnce = v == "required"; return nil }},
 	{Name: "transactional.id.prefix", Default: "", Doc: "With exactly.once.support=required, transactional ids are <prefix>-<task>; default <name>-<hostname>. Keep it stable across restarts of one instance (to fence a killed predecessor) and distinct between instances.", set: str(func(c *Config) *string { return &c.TransactionalIDPrefix })},
 	{Name: "bmp.peer.up.state", Default: "established", Allowed: []string{"established", "active"}, Doc: "New state of the S elem of a BMP Peer Up (bgpreader uses active).", set: enum(func(c *Config) *string { return &c.PeerUpState })},
+	{Name: "bmp.state.enable", Default: "true", Doc: "Keep each router's BMP session state (Initiation sysName, Peer Up sessions: 4-byte ASNs, ADD-PATH) in a compacted changelog topic and restore it when a partition is assigned, so that after a restart or a rebalance elems keep their router name and decode with the session's AS widths (input.format=openbmp and bmp; ignored for mrt).", set: boolean(func(c *Config) *bool { return &c.BMPState })},
+	{Name: "bmp.state.topic", Default: "", Doc: "Changelog topic of the BMP session state (empty: <output.topic.prefix>.bmp.state). Created when missing, compacted, with the input topic's partition count: input partition p keeps its state in changelog partition p (p modulo its partition count if they differ).",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if msg := topicProblem(v); msg != "" {
+					return errors.New(msg)
+				}
+			}
+			c.BMPStateTopic = v
+			return nil
+		}},
+	{Name: "bmp.state.restore.timeout.ms", Default: "30000", Doc: "Longest the restore of one input partition's BMP session state from the changelog may take; past it the task stops (nothing past the partition's next record is committed).", set: millis(100, 3600000, func(c *Config) *time.Duration { return &c.BMPStateRestoreTimeout })},
 	{Name: "collect.listen", Default: "0.0.0.0:5000", Doc: "BMP collector (collect, run --collect): host:port it accepts router sessions on (OpenBMP's port is 5000).", set: str(func(c *Config) *string { return &c.CollectListen })},
 	{Name: "collect.topic", Default: "", Doc: "BMP collector: topic it publishes OpenBMP raw messages to (empty: the first of topics, i.e. openbmp.bmp_raw).", set: str(func(c *Config) *string { return &c.CollectTopic })},
 	{Name: "collect.admin.id", Default: "hostname", Doc: "BMP collector: admin id in each OpenBMP header (bgpreader's collector name); \"hostname\" uses the host's name.", set: str(func(c *Config) *string { return &c.CollectAdminID })},
@@ -715,6 +735,18 @@ func (c *Config) check() []Problem {
 			add("topics", fmt.Sprintf("input or dead letter topic %q is under output.topic.prefix %q: the connector would read its own output", t, c.OutputTopicPrefix))
 		}
 	}
+	if st := c.StateTopic(); st != "" {
+		if slices.Contains(c.Topics, st) || slices.Contains(outputTopics(c), st) || st == c.DLQTopic {
+			add("bmp.state.topic", fmt.Sprintf("%q is also an input, output or dead letter topic; the changelog needs a topic of its own", st))
+		} else if c.TopicsRegex != "" {
+			if re, err := regexp.Compile("^(?:" + c.TopicsRegex + ")$"); err == nil && re.MatchString(st) {
+				add("bmp.state.topic", fmt.Sprintf("%q is matched by topics.regex: the connector would read its own changelog", st))
+			}
+		}
+		if len(st) > maxTopicLen {
+			add("bmp.state.topic", fmt.Sprintf("changelog topic %s has %d characters; Kafka topic names have at most %d", st, len(st), maxTopicLen))
+		}
+	}
 	sasl := strings.HasPrefix(c.SecurityProtocol, "SASL_")
 	if sasl && (c.SASLUsername == "" || c.SASLPassword == "") {
 		add("sasl.username", "security.protocol="+c.SecurityProtocol+" needs sasl.username and sasl.password")
@@ -765,6 +797,27 @@ func (c *Config) Origin(key string) string { return c.origins[key] }
 
 // TopicFor returns the output topic of a type suffix: <prefix>.<suffix>.
 func (c *Config) TopicFor(suffix string) string { return c.OutputTopicPrefix + "." + suffix }
+
+// StateTopic returns the BMP session state changelog topic, or "" when the
+// state is not kept (bmp.state.enable=false, or input.format=mrt).
+func (c *Config) StateTopic() string {
+	if !c.BMPState || (c.InputFormat != "openbmp" && c.InputFormat != "bmp") {
+		return ""
+	}
+	if c.BMPStateTopic != "" {
+		return c.BMPStateTopic
+	}
+	return c.TopicFor("bmp.state")
+}
+
+// outputTopics returns the output topics.
+func outputTopics(c *Config) []string {
+	var out []string
+	for _, t := range schema.Types() {
+		out = append(out, c.TopicFor(t.Suffix()))
+	}
+	return out
+}
 
 func contains(l []string, s string) bool {
 	for _, x := range l {

@@ -59,6 +59,7 @@ var errorKinds = [...]string{"truncated", "malformed", "unsupported", "other"}
 type observer struct {
 	decodeErrors [len(errorKinds)]atomic.Uint64
 	joined       []atomic.Bool // per task: an assignment arrived
+	stateTopic   string        // the BMP state changelog: not an output (bmpstate.go)
 
 	reg            *prometheus.Registry // nil: metrics off
 	produceLatency prometheus.Histogram
@@ -67,7 +68,7 @@ type observer struct {
 }
 
 func newObserver(cfg *Config) *observer {
-	return &observer{joined: make([]atomic.Bool, cfg.TasksMax)}
+	return &observer{joined: make([]atomic.Bool, cfg.TasksMax), stateTopic: cfg.StateTopic()}
 }
 
 // decodeError counts an undecodable input record by the kind of its error
@@ -127,7 +128,7 @@ func (c *Connector) setupMetrics() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
 		o.produceLatency, o.produceErrors, o.lagErrors,
-		connectorCollector{c},
+		connectorCollector{c}, stateCollector{c},
 	)
 }
 
@@ -156,6 +157,9 @@ type produceHook struct{ o *observer }
 
 // OnProduceRecordUnbuffered is kgo.HookProduceRecordUnbuffered.
 func (h produceHook) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
+	if r.Topic == h.o.stateTopic && r.Topic != "" {
+		return // a changelog record, counted by bgp_connector_bmp_state_*
+	}
 	h.o.produceLatency.Observe(time.Since(r.Timestamp).Seconds())
 	if err != nil {
 		h.o.produceErrors.WithLabelValues(r.Topic).Inc()

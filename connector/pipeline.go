@@ -2,7 +2,10 @@
 // Kafka Connect style .properties file, see [Config]), the embedded broker,
 // topic creation, the tasks of the consumer group (each one source → filter
 // → sink), offset commits, metrics, the status endpoint and graceful
-// shutdown, plus the demo and the end-to-end benchmark.
+// shutdown, plus the demo and the end-to-end benchmark. BMP session state
+// (router names, Peer Up sessions) is kept in a compacted changelog topic
+// so that it survives restarts and rebalances (bmpstate.go,
+// bmp.state.enable).
 //
 // It holds no format logic of its own: decoding lives in mrt and openbmp,
 // the consumer side in ingest, filtering in filter and encoding in emit.
@@ -43,6 +46,7 @@ type Connector struct {
 
 	cluster *kfake.Cluster
 	prod    *kgo.Client
+	base    []kgo.Opt // the clients' options, uninstrumented (Run sets it)
 	framing *emit.Framing
 	topics  [schema.NumTypes]string
 
@@ -79,6 +83,8 @@ type Stats struct {
 	Skipped     atomic.Uint64
 	Errors      atomic.Uint64
 	Commits     atomic.Uint64
+	// BMPState counts the BMP session state changelog's work.
+	BMPState StateStats
 }
 
 // Option adjusts a Connector built by New.
@@ -178,7 +184,8 @@ func (c *Connector) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.prod, err = kgo.NewClient(withOpts(base, append(emit.ProducerOpts(cfg.Compression, cfg.Linger), c.kafkaMetrics("producer")...)...)...)
+	c.base = base
+	c.prod, err = kgo.NewClient(withOpts(base, append(c.producerOpts(), c.kafkaMetrics("producer")...)...)...)
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)
 	}
@@ -191,6 +198,9 @@ func (c *Connector) Run(ctx context.Context) error {
 		defer srv.Close()
 	}
 	if err := c.ensureTopics(ctx); err != nil {
+		return err
+	}
+	if err := c.ensureStateTopic(ctx); err != nil { // bmpstate.go
 		return err
 	}
 	if err := c.setupFraming(ctx); err != nil {

@@ -27,6 +27,7 @@ type task struct {
 	id    int
 	src   taskSource
 	sink  *emit.KafkaSink
+	bmp   *ingest.StateLog // BMP session state changelog (nil: not kept)
 	match *filter.Matcher
 	log   *slog.Logger
 
@@ -110,8 +111,10 @@ func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
 	}
 	if cfg.ExactlyOnce {
 		o.TransactionalID = cfg.TransactionalIDPrefix + "-" + strconv.Itoa(id)
-		o.Producer = emit.ProducerOpts(cfg.Compression, cfg.Linger)
+		o.Producer = c.producerOpts()
 	}
+	t.bmp = c.stateLog(id) // bmpstate.go
+	o.State = t.bmp
 	src, err := ingest.NewKafkaSource(base, o)
 	if err != nil {
 		return nil, err
@@ -172,6 +175,9 @@ func (t *task) producerContext(ctx context.Context) context.Context {
 // topic, partition and offset).
 func (t *task) run(ctx context.Context) error {
 	pctx := t.producerContext(ctx)
+	if t.bmp != nil {
+		t.bmp.Context = pctx // changelog writes live as long as the outputs'
+	}
 	done := make(chan struct{})
 	defer close(done)
 	if t.src.Group() != nil {

@@ -60,6 +60,10 @@ type KafkaOptions struct {
 	Producer []kgo.Opt
 	// PollMax bounds the records one poll takes (default 2048).
 	PollMax int
+	// State, when set, keeps the BMP session state of every partition's
+	// value decoder in a changelog topic, restored before a newly assigned
+	// partition's first record is decoded (bmpstate.go).
+	State *StateLog
 	// Hooks are called on assignment and revocation, after the source's
 	// own handling (revoked partitions' decoders are dropped).
 	Hooks Hooks
@@ -216,6 +220,9 @@ func (s *KafkaSource) Decoder(topic string, partition int32) ValueDecoder {
 	d := s.decs[tp]
 	if d == nil {
 		d = s.o.Format.NewDecoder(topic, partition)
+		if s.o.State != nil {
+			d = s.o.State.track(d, topic, partition)
+		}
 		s.decs[tp] = d
 	}
 	return d
@@ -268,7 +275,7 @@ func (s *KafkaSource) fill(ctx context.Context, b *decode.Batch, p *Partition) (
 			}
 		}
 		n := len(b.Records)
-		err := dec.AppendTo(b, r.Value, r.Offset, r.Timestamp)
+		err := s.decodeValue(ctx, dec, b, r, pend) // AppendTo, and the BMP session state (bmpstate.go)
 		inc(s.o.Counters.Records, 1)
 		s.txRecords++
 		if err == nil {
@@ -278,6 +285,16 @@ func (s *KafkaSource) fill(ctx context.Context, b *decode.Batch, p *Partition) (
 			continue
 		}
 		b.Truncate(n)
+		if serr := (*StateError)(nil); errors.As(err, &serr) {
+			// Not the record's fault: stop, committing nothing past it.
+			if pend != nil {
+				pend.Fail()
+			}
+			ack.done(nil)
+			ferr := fmt.Errorf("task %d: %w", s.o.Task, err)
+			s.txErr.CompareAndSwap(nil, &ferr)
+			return false, ferr
+		}
 		inc(s.o.Counters.Errors, 1)
 		if s.o.OnDecodeError != nil {
 			s.o.OnDecodeError(err)

@@ -85,7 +85,10 @@ func (d *bmpValues) AppendTo(b *decode.Batch, value []byte, offset int64, ts tim
 // Decoder returns the openbmp.Decoder behind a BMP value decoder (nil for
 // other decoders), for its session state.
 func Decoder(d ValueDecoder) *openbmp.Decoder {
-	if v, ok := d.(*bmpValues); ok {
+	switch v := d.(type) {
+	case *bmpValues:
+		return v.dec
+	case *stateDecoder:
 		return v.dec
 	}
 	return nil

@@ -260,37 +260,14 @@ func outputIDs(t testing.TB, addr, prefix string) map[string][]connPos {
 // when committedOnly (outputs of an exactly-once connector).
 func outputIDsOf(t testing.TB, addr, prefix string, committedOnly bool) map[string][]connPos {
 	t.Helper()
-	var topics []string
-	byTopic := map[string]schema.Type{}
-	for _, ty := range schema.Types() {
-		topics = append(topics, prefix+"."+ty.Suffix())
-		byTopic[prefix+"."+ty.Suffix()] = ty
-	}
-	var recs []*kgo.Record
-	var err error
-	if committedOnly {
-		recs, err = kafkatest.ReadCommitted(context.Background(), []string{addr}, 2*time.Second, topics...)
-	} else {
-		recs, err = kafkatest.ReadAll(context.Background(), []string{addr}, topics...)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, byTopic := readOutputRecords(t, addr, prefix, committedOnly)
 	got := map[string][]connPos{}
 	for _, r := range recs {
 		ty := byTopic[r.Topic]
 		if ty == schema.Stats {
 			continue
 		}
-		codec, err := ty.Codec()
-		if err != nil {
-			t.Fatal(err)
-		}
-		native, _, err := codec.NativeFromSingle(r.Value)
-		if err != nil {
-			t.Fatalf("%s/%d@%d: goavro: %v", r.Topic, r.Partition, r.Offset, err)
-		}
-		m := native.(map[string]any)
+		m := avroNative(t, r, ty)
 		p := connPos{m["source_partition"].(int32), m["source_offset"].(int64)}
 		peer := ""
 		if u, ok := m["peer_ip"].(map[string]any); ok {
@@ -310,6 +287,45 @@ func outputIDsOf(t testing.TB, addr, prefix string, committedOnly bool) map[stri
 		got[id] = append(got[id], connPos{r.Partition, r.Offset})
 	}
 	return got
+}
+
+// readOutputRecords reads every output topic under prefix, with
+// isolation.level=read_committed when committedOnly, and returns the
+// records and each topic's type.
+func readOutputRecords(t testing.TB, addr, prefix string, committedOnly bool) ([]*kgo.Record, map[string]schema.Type) {
+	t.Helper()
+	var topics []string
+	byTopic := map[string]schema.Type{}
+	for _, ty := range schema.Types() {
+		topics = append(topics, prefix+"."+ty.Suffix())
+		byTopic[prefix+"."+ty.Suffix()] = ty
+	}
+	var recs []*kgo.Record
+	var err error
+	if committedOnly {
+		recs, err = kafkatest.ReadCommitted(context.Background(), []string{addr}, 2*time.Second, topics...)
+	} else {
+		recs, err = kafkatest.ReadAll(context.Background(), []string{addr}, topics...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs, byTopic
+}
+
+// avroNative decodes an output record of type ty from Avro single-object
+// encoding with goavro and the .avsc schema.
+func avroNative(t testing.TB, r *kgo.Record, ty schema.Type) map[string]any {
+	t.Helper()
+	codec, err := ty.Codec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, _, err := codec.NativeFromSingle(r.Value)
+	if err != nil {
+		t.Fatalf("%s/%d@%d: goavro: %v", r.Topic, r.Partition, r.Offset, err)
+	}
+	return native.(map[string]any)
 }
 
 // committed returns the group's committed offsets for topic.
@@ -412,19 +428,29 @@ func mrtGroupSetup(t *testing.T, base string, eos bool) (values [][]byte, addr, 
 	for i := 0; i < 4; i++ {
 		values = append(values, one...)
 	}
+	addr, group, sets = embeddedGroup(t, mrtGroupTopic, "mrt", base, eos)
+	return values, addr, group, sets
+}
+
+// embeddedGroup starts an embedded broker (closed with the test) with a
+// 6-partition input topic and returns it with the connector settings of
+// group base (suffixed "-eos" and exactly once when eos) for input format
+// format, and the group.
+func embeddedGroup(t *testing.T, topic, format, base string, eos bool) (addr, group string, sets []string) {
+	t.Helper()
 	group = base
 	if eos {
 		group += "-eos"
 	}
-	cluster, addr, err := connector.StartEmbedded(0, 6, mrtGroupTopic)
+	cluster, addr, err := connector.StartEmbedded(0, 6, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	sets = []string{"bootstrap.servers=" + addr, "input.format=mrt", "topics=" + mrtGroupTopic, "group.id=" + group,
+	sets = []string{"bootstrap.servers=" + addr, "input.format=" + format, "topics=" + topic, "group.id=" + group,
 		"session.timeout.ms=6000", "offset.flush.interval.ms=20", "topic.creation.default.partitions=3"}
 	if eos {
 		sets = append(sets, "exactly.once.support=required")
 	}
-	return values, addr, group, sets
+	return addr, group, sets
 }

@@ -72,21 +72,28 @@ func KeyOf(h *Header) RouterKey {
 	return RouterKey{}
 }
 
-type peerKey struct {
-	typ  decode.BMPPeerType
-	dist uint64
-	addr netip.Addr
+// PeerKey identifies a peer session of a router in the session table: the
+// per-peer header's peer type, distinguisher and address.
+type PeerKey struct {
+	Type          decode.BMPPeerType
+	Distinguisher uint64
+	Addr          netip.Addr
 }
 
-// session is what a Peer Up taught about one peer.
-type session struct {
-	in, out decode.Options // UPDATEs received from / sent to the peer
-	asn     uint32
+// Session is what a Peer Up taught about one peer: how to decode the
+// UPDATEs of its Route Monitoring.
+type Session struct {
+	// In decodes UPDATEs the peer sent (Adj-RIB-In, Loc-RIB), Out those
+	// the router sent it (Adj-RIB-Out, RFC 8671).
+	In, Out decode.Options
+	// ASN is the peer ASN of the Peer Up's per-peer header.
+	ASN uint32
 }
 
 type routerState struct {
 	sysName  string
-	sessions map[peerKey]*session
+	init     bool // an Initiation was seen (sysName is its)
+	sessions map[PeerKey]*Session
 	used     uint64
 }
 
@@ -108,6 +115,17 @@ type routerState struct {
 // unless the A flag is set, no ADD-PATH; its elems have BMPInfo.NoPeerUp
 // set.
 //
+// The session state outlives a process through [StateEntry] values: a
+// router's Initiation and each peer session is one entry with a key
+// ([StateEntry.AppendKey]) and a versioned binary encoding.
+// [Decoder.RecordChanges] records every entry a message sets or deletes
+// ([Decoder.AppendChanges] takes them), [Decoder.ExportState] lists the
+// whole state and [Decoder.ImportState] restores it, so that a Decoder
+// restored from a compacted changelog of the changes decodes the rest of a
+// stream exactly as the uninterrupted one (the connector keeps such a
+// changelog in Kafka). Only Initiation, Peer Up, Peer Down, Termination
+// and eviction change the state; Route Monitoring records nothing.
+//
 // Elems: Route Monitoring gives W elems (withdrawn routes and
 // MP_UNREACH_NLRI) then A elems; Peer Up an S elem with new state
 // ESTABLISHED (ACTIVE with WithBGPStreamPeerState); Peer Down an S elem with
@@ -122,6 +140,9 @@ type Decoder struct {
 	last     *routerState
 	strings  interner
 	scratch  Result // AppendTo's
+
+	track   bool         // record state changes (RecordChanges)
+	changes []StateEntry // recorded, not yet taken by AppendChanges
 }
 
 // NewDecoder returns a Decoder with the given options.
@@ -133,10 +154,12 @@ func NewDecoder(opts ...DecoderOpt) *Decoder {
 	return d
 }
 
-// DropRouter forgets a router's sessions (e.g. when a Kafka partition
-// carrying it is revoked).
+// DropRouter forgets a router's Initiation and sessions (e.g. when a Kafka
+// partition carrying it is revoked). With RecordChanges on, it records
+// their deletion.
 func (d *Decoder) DropRouter(k RouterKey) {
 	if r, ok := d.routers[k]; ok {
+		d.noteDropped(k, r, true)
 		d.sessions -= len(r.sessions)
 		delete(d.routers, k)
 	}
@@ -160,9 +183,9 @@ func (d *Decoder) router(k RouterKey, create bool) *routerState {
 			return nil
 		}
 		if len(d.routers) >= d.cfg.maxSessions {
-			d.evict(nil)
+			d.evict(RouterKey{}, nil)
 		}
-		r = &routerState{sessions: map[peerKey]*session{}}
+		r = &routerState{sessions: map[PeerKey]*Session{}}
 		d.routers[k] = r
 	}
 	r.used = d.clock
@@ -171,8 +194,8 @@ func (d *Decoder) router(k RouterKey, create bool) *routerState {
 }
 
 // evict drops the least recently used router other than keep (which may be
-// nil).
-func (d *Decoder) evict(keep *routerState) {
+// nil; kk is its key).
+func (d *Decoder) evict(kk RouterKey, keep *routerState) {
 	var victim RouterKey
 	var vr *routerState
 	for k, r := range d.routers {
@@ -182,6 +205,7 @@ func (d *Decoder) evict(keep *routerState) {
 	}
 	if vr == nil {
 		// Only keep is left: drop its oldest sessions wholesale.
+		d.noteDropped(kk, keep, false)
 		d.sessions -= len(keep.sessions)
 		clear(keep.sessions)
 		return
@@ -375,10 +399,11 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		}
 		if r := d.router(res.Key, false); r != nil {
 			d.setRouterName(res, r)
-			k := peerKey{res.Peer.Type, res.Peer.Distinguisher, res.Peer.Addr}
+			k := PeerKey{res.Peer.Type, res.Peer.Distinguisher, res.Peer.Addr}
 			if _, ok := r.sessions[k]; ok {
 				delete(r.sessions, k)
 				d.sessions--
+				d.noteSession(res.Key, k, nil)
 			}
 		}
 		d.stateElem(res, decode.StateIdle)
@@ -390,13 +415,13 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		}
 		r := d.router(res.Key, true)
 		d.setRouterName(res, r)
-		k := peerKey{ph.Type, ph.Distinguisher, ph.Addr}
+		k := PeerKey{ph.Type, ph.Distinguisher, ph.Addr}
 		s := r.sessions[k]
 		if s == nil {
 			if d.sessions >= d.cfg.maxSessions {
-				d.evict(r)
+				d.evict(res.Key, r)
 			}
-			s = new(session)
+			s = new(Session)
 			r.sessions[k] = s
 			d.sessions++
 		}
@@ -408,10 +433,11 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		mask := familyMask(&res.PeerUp.Sent) | familyMask(&res.PeerUp.Received)
 		in := decode.SessionOptions(&res.PeerUp.Received, &res.PeerUp.Sent)
 		out := decode.SessionOptions(&res.PeerUp.Sent, &res.PeerUp.Received)
-		s.in.AS4, s.out.AS4 = in.AS4, out.AS4
-		s.in.AddPath = s.in.AddPath&^mask | in.AddPath&mask
-		s.out.AddPath = s.out.AddPath&^mask | out.AddPath&mask
-		s.asn = ph.ASN
+		s.In.AS4, s.Out.AS4 = in.AS4, out.AS4
+		s.In.AddPath = s.In.AddPath&^mask | in.AddPath&mask
+		s.Out.AddPath = s.Out.AddPath&^mask | out.AddPath&mask
+		s.ASN = ph.ASN
+		d.noteSession(res.Key, k, s)
 		st := decode.StateEstablished
 		if d.cfg.peerUpActive {
 			st = decode.StateActive
@@ -424,11 +450,13 @@ func (d *Decoder) decode(frame []byte, res *Result) error {
 		}
 		// A new BMP session: what earlier sessions taught no longer holds.
 		if r := d.router(res.Key, false); r != nil {
+			d.noteDropped(res.Key, r, false)
 			d.sessions -= len(r.sessions)
 			clear(r.sessions)
 		}
 		r := d.router(res.Key, true)
-		r.sysName = res.Initiation.SysName
+		r.sysName, r.init = res.Initiation.SysName, true
+		d.noteRouter(res.Key, r)
 		d.setRouterName(res, r)
 		return nil
 	case MsgTermination:
@@ -488,12 +516,12 @@ func (d *Decoder) routeMonitoring(res *Result, body []byte, off int) error {
 	noPeerUp := true
 	if r := d.router(res.Key, false); r != nil {
 		d.setRouterName(res, r)
-		if s := r.sessions[peerKey{ph.Type, ph.Distinguisher, ph.Addr}]; s != nil {
+		if s := r.sessions[PeerKey{ph.Type, ph.Distinguisher, ph.Addr}]; s != nil {
 			noPeerUp = false
 			if ph.AdjRIBOut() {
-				opts = s.out
+				opts = s.Out
 			} else {
-				opts = s.in
+				opts = s.In
 			}
 		}
 	}

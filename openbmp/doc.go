@@ -13,7 +13,10 @@
 //   - [Decoder]: the stateful per-router session table that turns each BMP
 //     message into a [decode.Record] with elems or statistics, learning
 //     capabilities from Peer Up OPENs (4-byte ASNs, ADD-PATH) so that Route
-//     Monitoring decodes as the session sends it;
+//     Monitoring decodes as the session sends it; its state is exported,
+//     recorded and restored as [StateEntry] values (a compact versioned
+//     binary encoding, keyed by router and peer) so that it can outlive
+//     the process (the connector keeps it in a compacted Kafka topic);
 //   - [StreamReader]: framing of files (a raw BMP byte stream, a sequence of
 //     OpenBMP messages, or 4-byte length-prefixed frames), with byte offsets,
 //     [Detect] to tell them apart, and resynchronisation after damage.
