@@ -50,10 +50,33 @@ func startConnectorIn(t *testing.T, cfg *connector.Config) *connector.Connector 
 // every elem of them is acknowledged.
 func waitDrained(t *testing.T, c *connector.Connector, n int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !c.Drained(uint64(n)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("connector processed %d of %d records in 60 s", c.Stats.Records.Load(), n)
+	waitProgress(t, "records processed", int64(n), func() int64 {
+		if c.Drained(uint64(n)) {
+			return int64(n)
+		}
+		return min(int64(c.Stats.Records.Load()), int64(n)-1)
+	})
+}
+
+// progressStall is how long waitProgress lets a count stand still before
+// it calls the run stuck.
+const progressStall = 30 * time.Second
+
+// waitProgress waits until count() reaches want. It fails when the count
+// stops moving for progressStall (a stall or a loss), not after a fixed
+// time: on a loaded machine a healthy run is slow, never stuck.
+func waitProgress(t *testing.T, what string, want int64, count func() int64) {
+	t.Helper()
+	last, since := int64(-1), time.Now()
+	for {
+		n := count()
+		if n >= want {
+			return
+		}
+		if n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > progressStall {
+			t.Fatalf("%s: %d of %d, no progress for %v", what, n, want, progressStall)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

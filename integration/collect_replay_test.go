@@ -88,13 +88,7 @@ func TestCollectReplay20Routers(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for col.Stats.Produced.Load() < uint64(total) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d messages produced after 60 s", col.Stats.Produced.Load(), total)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitProgress(t, "messages produced", int64(total), func() int64 { return int64(col.Stats.Produced.Load()) })
 	to := time.Now()
 
 	_, recs := topicFrames(t, []string{addr}, col.Topic())

@@ -252,13 +252,7 @@ func TestCollectProc20Routers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	deadline := time.Now().Add(60 * time.Second)
-	for sumOffsets(endOffsets(t, addr, "openbmp.bmp_raw")) < int64(want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d records after 60 s", sumOffsets(endOffsets(t, addr, "openbmp.bmp_raw")), want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitProgress(t, "records in openbmp.bmp_raw", int64(want), func() int64 { return sumOffsets(endOffsets(t, addr, "openbmp.bmp_raw")) })
 	el := time.Since(start)
 	peak := procHWM(t, cmd.Process.Pid)
 	t.Logf("20 routers x %d sessions: %.1f MB, %d BMP messages in %v (%.0f msgs/s); collector peak RSS %.1f MiB",

@@ -322,12 +322,15 @@ type conn struct {
 	nc        net.Conn
 	lastRead  atomic.Int64 // unix ns of the last read that returned data
 	producing atomic.Bool  // in a Producer call
-	r         *router
-	remote    netip.AddrPort
-	stopping  atomic.Bool
-	done      chan struct{}
-	abortMu   sync.Mutex
-	abortErr  error
+	// queued: waiting for the router's previous session to end before
+	// reading (not idle: its data waits in the socket).
+	queued   atomic.Bool
+	r        *router
+	remote   netip.AddrPort
+	stopping atomic.Bool
+	done     chan struct{}
+	abortMu  sync.Mutex
+	abortErr error
 }
 
 // stop makes the session's reads end (the reader sees the end of the
@@ -441,12 +444,16 @@ func (s *Server) run(ctx context.Context, c *conn) {
 	// router's key. An old session still delivering (the tail of what the
 	// router sent before it reconnected) is read to its end; one that
 	// stays idle for a second, neither reading nor waiting on the Producer
-	// (a half-open connection after a reboot, say), is closed.
+	// (a half-open connection after a reboot, say), is closed. One still
+	// queued behind its own predecessor is not idle: a router reconnecting
+	// several times in a row while the collector is busy keeps every
+	// session's data, in order.
 	r.mu.Lock()
 	old := r.current
 	r.current, r.remote, r.connectedAt = c, c.remote, time.Now()
 	r.mu.Unlock()
 	if old != nil {
+		c.queued.Store(true)
 		log.Warn("bmp collector: router reconnected while its previous session was open; the previous one ends first", "previous", old.remote.String())
 		tick := time.NewTicker(replaceIdle)
 	wait:
@@ -455,7 +462,7 @@ func (s *Server) run(ctx context.Context, c *conn) {
 			case <-old.done:
 				break wait
 			case <-tick.C:
-				if !old.producing.Load() && time.Since(time.Unix(0, old.lastRead.Load())) >= replaceIdle {
+				if !old.producing.Load() && !old.queued.Load() && time.Since(time.Unix(0, old.lastRead.Load())) >= replaceIdle {
 					old.abort(errors.New("replaced by a new session from the same router"))
 					<-old.done
 					break wait
@@ -463,6 +470,8 @@ func (s *Server) run(ctx context.Context, c *conn) {
 			}
 		}
 		tick.Stop()
+		c.lastRead.Store(time.Now().UnixNano()) // idle from now on, not from the connect
+		c.queued.Store(false)
 	}
 	r.sessions.Add(1)
 	log.Info("bmp router connected", "router_hash", string(r.key), "session", r.sessions.Load())
