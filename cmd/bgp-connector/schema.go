@@ -38,7 +38,7 @@ of backfill.topic (one archive dump each, see "backfill --help").`,
 				want[a] = true
 			}
 			out, info := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			print := func(c *goavro.Codec, text string) {
+			show := func(c *goavro.Codec, text string) {
 				if canonical {
 					fmt.Fprintln(out, c.CanonicalSchema())
 				} else {
@@ -54,7 +54,7 @@ of backfill.topic (one archive dump each, see "backfill --help").`,
 					return err
 				}
 				fmt.Fprintf(info, "%s: topic <prefix>.%s, fingerprint CRC-64-AVRO %016x\n", t.Suffix(), t.Suffix(), c.Rabin)
-				print(c, t.Text())
+				show(c, t.Text())
 			}
 			if backfill {
 				c, err := schema.BackfillCodec()
@@ -62,7 +62,7 @@ of backfill.topic (one archive dump each, see "backfill --help").`,
 					return err
 				}
 				fmt.Fprintf(info, "backfill: work items of backfill.topic (default bgp.backfill), fingerprint CRC-64-AVRO %016x\n", c.Rabin)
-				print(c, schema.BackfillText())
+				show(c, schema.BackfillText())
 			}
 			return nil
 		},
