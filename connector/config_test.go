@@ -91,7 +91,7 @@ func TestValidationMessages(t *testing.T) {
 		{"zzzzzzzzzzzzzzzzzzzzzz=1", `zzzzzzzzzzzzzzzzzzzzzz: unknown key (bgp-connector run --print-config lists every key)`},
 		{"name=", `c.properties:1: name: must not be empty`},
 		{"errors.tolerance=some", `c.properties:1: errors.tolerance: "some" is not allowed; use one of none, all`},
-		{"input.format=json", `input.format: "json" is not allowed; use one of openbmp, bmp, mrt`},
+		{"input.format=json", `input.format: "json" is not allowed; use one of openbmp, bmp, mrt, archive`},
 		{"value.format=json", `value.format: "json" is not allowed; use one of avro-single-object, avro-confluent`},
 		{"key.field=asn", `key.field: "asn" is not allowed; use one of prefix, peer, router, none`},
 		{"compression.type=brotli", `compression.type: "brotli" is not allowed; use one of none, gzip, snappy, lz4, zstd`},

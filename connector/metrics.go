@@ -67,7 +67,7 @@ type observer struct {
 }
 
 func newObserver(cfg *Config) *observer {
-	return &observer{joined: make([]atomic.Bool, cfg.TasksMax)}
+	return &observer{joined: make([]atomic.Bool, cfg.Tasks())}
 }
 
 // decodeError counts an undecodable input record by the kind of its error
@@ -389,7 +389,7 @@ func (c *Connector) Status() Status {
 	c.tasksMu.Lock()
 	defer c.tasksMu.Unlock()
 	failed := false
-	for i := 0; i < c.cfg.TasksMax; i++ {
+	for i := 0; i < c.cfg.Tasks(); i++ {
 		ts := TaskStatus{ID: i, State: "UNASSIGNED", WorkerID: host}
 		if i < len(c.tasks) && c.tasks[i] != nil {
 			ts.State, ts.Trace = c.tasks[i].status()

@@ -29,7 +29,8 @@ const shutdownGrace = 30 * time.Second
 type task struct {
 	c     *Connector
 	id    int
-	src   *ingest.KafkaSource
+	src   taskSource
+	bf    *ingest.BackfillSource // src of a backfill task (backfill.go), else nil
 	sink  *emit.KafkaSink
 	match *filter.Matcher
 	log   *slog.Logger
@@ -41,6 +42,21 @@ type task struct {
 	// released is closed by Run once the outputs are flushed and the final
 	// commit is done.
 	released chan struct{}
+}
+
+// taskSource is what a task needs of its source: ingest.KafkaSource for
+// the input tasks, ingest.BackfillSource for backfill tasks.
+type taskSource interface {
+	ingest.Source
+	// Client is the consumer client (group membership, lag).
+	Client() *kgo.Client
+	// Group is the at-least-once group member whose offsets commitLoop
+	// commits (nil: transactions commit them).
+	Group() *ingest.Group
+	Commit(ctx context.Context) error
+	Shutdown(ctx context.Context) error
+	InFlight() int
+	Held() int
 }
 
 // newValueFormat returns the decoders of the configured input format.
@@ -55,8 +71,10 @@ func newValueFormat(cfg *Config, f *filter.Filter) (ingest.ValueFormat, error) {
 			v.Prefilter = f // push-down into the MRT decoder
 		}
 		return v, nil
+	case "archive":
+		return nil, nil // backfill tasks only (backfill.go)
 	}
-	return nil, errors.New(strconv.Quote(cfg.InputFormat) + " is not one of openbmp, bmp, mrt")
+	return nil, errors.New(strconv.Quote(cfg.InputFormat) + " is not one of openbmp, bmp, mrt, archive")
 }
 
 func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {
