@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -253,4 +254,52 @@ func DecodeWorkItem(b []byte) (ingest.WorkItem, error) {
 	}
 	it.Transport = "http"
 	return it, nil
+}
+
+// Backfill metrics, per backfill task.
+var (
+	descBFItems       = newDesc("backfill_items_total", "Backfill work items completed, by result: done, failed (dead-lettered or skipped), skipped (done or failed already).", "task", "result")
+	descBFInFlight    = newDesc("backfill_items_in_flight", "Backfill work items being read or awaiting their last acknowledgements.", "task")
+	descBFResumes     = newDesc("backfill_resumes_total", "Backfill work items taken up from a checkpoint.", "task")
+	descBFFetched     = newDesc("backfill_fetched_bytes_total", "Dump bytes read as stored (compressed), from the archive or the cache.", "task")
+	descBFRecords     = newDesc("backfill_records_total", "MRT records read from dumps (those before a resumed checkpoint not counted).", "task")
+	descBFElems       = newDesc("backfill_elems_total", "Elems of dumps published and acknowledged.", "task")
+	descBFRepublished = newDesc("backfill_republished_elems_total", "Elems published again after resuming a dump from a checkpoint, up to the furthest point the previous reader may have reached (an upper bound on duplicates; at most backfill.checkpoint.elems per resume; 0 with exactly.once.support=required).", "task")
+	descBFCheckpoints = newDesc("backfill_checkpoints_total", "Backfill state records written (checkpoints and completions).", "task")
+	descBFLag         = newDesc("backfill_checkpoint_lag_elems", "Elems published past the last durable checkpoint of the items in flight: what a crash now would republish at most.", "task")
+	descBFGaps        = newDesc("backfill_gaps_total", "Damaged regions skipped in dumps.", "task")
+	descBFSkipped     = newDesc("backfill_skipped_bytes_total", "Bytes of damaged regions skipped in dumps.", "task")
+)
+
+func describeBackfill(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descBFItems, descBFInFlight, descBFResumes, descBFFetched, descBFRecords, descBFElems,
+		descBFRepublished, descBFCheckpoints, descBFLag, descBFGaps, descBFSkipped} {
+		ch <- d
+	}
+}
+
+// collectBackfill exports the backfill tasks' counters.
+func (c *Connector) collectBackfill(ch chan<- prometheus.Metric) {
+	for id, st := range c.BackfillStats() {
+		task := strconv.Itoa(id)
+		counter := func(d *prometheus.Desc, v int64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{task}, labels...)...)
+		}
+		gauge := func(d *prometheus.Desc, v int64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), task)
+		}
+		counter(descBFItems, st.ItemsDone, "done")
+		counter(descBFItems, st.ItemsFailed, "failed")
+		counter(descBFItems, st.ItemsSkipped, "skipped")
+		gauge(descBFInFlight, st.InFlight)
+		counter(descBFResumes, st.Resumes)
+		counter(descBFFetched, st.BytesFetched)
+		counter(descBFRecords, st.Records)
+		counter(descBFElems, st.Elems)
+		counter(descBFRepublished, st.Republished)
+		counter(descBFCheckpoints, st.Checkpoints)
+		gauge(descBFLag, st.CheckpointLag)
+		counter(descBFGaps, st.Gaps)
+		counter(descBFSkipped, st.BytesSkipped)
+	}
 }

@@ -212,3 +212,156 @@ func TestBackfillMatchesRead(t *testing.T) {
 		t.Errorf("second queueing: %d queued, %d done", len(again.Queue), len(again.Done))
 	}
 }
+
+// ribEntry is the route-views2 RIB of the emulator's catalogue, serving
+// data instead (nil: the corpus slice).
+func ribEntry(t testing.TB, data []byte) archivetest.Entry {
+	t.Helper()
+	e, ok := archivetest.Find("bgpdata/2014.05/RIBS/rib.20140523.0600.bz2")
+	if !ok {
+		t.Fatal("no route-views2 RIB in the catalogue")
+	}
+	e.Data = data
+	return e
+}
+
+var ribWindow = backfillWindow{archive.Window{Start: time.Date(2014, 5, 23, 6, 0, 0, 0, time.UTC), End: time.Date(2014, 5, 23, 6, 1, 0, 0, time.UTC)},
+	[]string{"route-views2"}}
+
+// backfillSetup starts the embedded broker and the emulator serving
+// entries, queues the windows' dumps, and returns the broker address, the
+// configuration (sets added) and the items.
+func backfillSetup(t *testing.T, entries []archivetest.Entry, ws []backfillWindow, sets ...string) (string, *Config, []ingest.WorkItem, *archivetest.Server) {
+	t.Helper()
+	srv := archivetest.New(t, archivetest.Options{Entries: entries})
+	cluster, addr, err := StartEmbedded(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	cfg := newConfig(t, append([]string{"bootstrap.servers=" + addr, "input.format=archive", "backfill.partitions=1",
+		"session.timeout.ms=6000", "offset.flush.interval.ms=50", "errors.tolerance=all"}, sets...)...)
+	items := backfillItems(t, srv, ws...)
+	if _, err := QueueBackfill(context.Background(), cfg, items, BackfillQueueOptions{Brokers: []string{addr}}); err != nil {
+		t.Fatal(err)
+	}
+	return addr, cfg, items, srv
+}
+
+// startBackfillConnector runs a connector until stop is called (a graceful
+// shutdown), returning it.
+func startBackfillConnector(t *testing.T, cfg *Config, addr string) (*Connector, func() error) {
+	t.Helper()
+	c, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-errc
+	}
+	t.Cleanup(func() { stop() })
+	return c, stop
+}
+
+// backfillTotals sums the connector's backfill task counters.
+func backfillTotals(c *Connector) ingest.BackfillStats {
+	var t ingest.BackfillStats
+	for _, s := range c.BackfillStats() {
+		t.ItemsDone += s.ItemsDone
+		t.ItemsFailed += s.ItemsFailed
+		t.ItemsSkipped += s.ItemsSkipped
+		t.Resumes += s.Resumes
+		t.Elems += s.Elems
+		t.Republished += s.Republished
+		t.Checkpoints += s.Checkpoints
+		t.CheckpointLag = max(t.CheckpointLag, s.CheckpointLag)
+		t.Gaps += s.Gaps
+		t.BytesSkipped += s.BytesSkipped
+	}
+	return t
+}
+
+// outputValues returns each distinct output value with its count (a value
+// holds the elem's time, peer, prefix, dump URL and record offset: two
+// equal values are one elem published twice).
+func outputValues(t testing.TB, addr string, topics [schema.NumTypes]string) (map[string]int, int) {
+	t.Helper()
+	recs, err := kafkatest.ReadAll(context.Background(), []string{addr}, topics[:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int{}
+	for _, r := range recs {
+		m[string(r.Value)]++
+	}
+	return m, len(recs)
+}
+
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestBackfillStopResumes stops a connector (gracefully) in the middle of a
+// RIB and starts another: it resumes at the final checkpoint the first one
+// wrote, so that every elem is published exactly once; meanwhile a task
+// never runs more than backfill.checkpoint.elems past its last durable
+// checkpoint.
+func TestBackfillStopResumes(t *testing.T) {
+	const ckpt = 10000
+	addr, cfg, _, _ := backfillSetup(t, []archivetest.Entry{ribEntry(t, nil)}, []backfillWindow{ribWindow},
+		"backfill.checkpoint.elems="+fmt.Sprint(ckpt), "backfill.checkpoint.interval.ms=100")
+	a, stopA := startBackfillConnector(t, cfg, addr)
+	var maxLag int64
+	waitUntil(t, "first connector half way", time.Minute, func() bool {
+		st := backfillTotals(a)
+		maxLag = max(maxLag, st.CheckpointLag)
+		return st.Elems >= 100000
+	})
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	first := backfillTotals(a)
+	if first.ItemsDone != 0 || first.Elems >= 270005 {
+		t.Fatalf("first connector finished the dump before it was stopped: %+v", first)
+	}
+	b, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	second := backfillTotals(b)
+	if second.Resumes != 1 || second.ItemsDone != 1 || second.Republished != 0 {
+		t.Errorf("second connector: %+v", second)
+	}
+	if first.Elems+second.Elems != 270005 {
+		t.Errorf("%d + %d elems published, want 270005", first.Elems, second.Elems)
+	}
+	vals, n := outputValues(t, addr, b.Topics())
+	if n != 270005 || len(vals) != n {
+		t.Errorf("%d output records, %d distinct; want 270005 once each", n, len(vals))
+	}
+	if maxLag > ckpt {
+		t.Errorf("checkpoint lag reached %d elems, bound %d", maxLag, ckpt)
+	}
+	if first.Checkpoints < 100000/ckpt {
+		t.Errorf("%d checkpoints for %d elems", first.Checkpoints, first.Elems)
+	}
+}

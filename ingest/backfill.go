@@ -825,8 +825,8 @@ func (r *backfillRun) account(b *decode.Batch) {
 }
 
 // register records a batch handed out (or, with done, one that needs no
-// output) and returns its index among the marks not yet acknowledged.
-func (r *backfillRun) register(b *decode.Batch, done bool) *backfillMark {
+// output) and returns the progress at its end, which names it.
+func (r *backfillRun) register(b *decode.Batch, done bool) backfillProgress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.produced
@@ -850,7 +850,7 @@ func (r *backfillRun) register(b *decode.Batch, done bool) *backfillMark {
 	} else {
 		r.outstanding++
 	}
-	return &r.marks[len(r.marks)-1]
+	return p
 }
 
 // advanceLocked moves the acknowledged prefix over the done marks.
@@ -941,8 +941,7 @@ func (s *BackfillSource) handOut(ctx context.Context, run *backfillRun, b *decod
 			return false, err
 		}
 	}
-	m := run.register(b, false)
-	end := m.end
+	end := run.register(b, false)
 	b.Done = func(err error) { run.batchDone(end, n, err) }
 	return true, nil
 }

@@ -32,9 +32,8 @@ func (s *BackfillSource) handOutTx(ctx context.Context, run *backfillRun, b *dec
 	if err := s.beginTxLocked(); err != nil {
 		return false, err
 	}
-	m := run.register(b, false)
+	end := run.register(b, false)
 	s.txElems += n
-	end := m.end
 	b.Done = func(err error) { run.batchDone(end, n, err) }
 	return true, nil
 }
