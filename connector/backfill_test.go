@@ -1,8 +1,12 @@
 package connector
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -363,5 +367,194 @@ func TestBackfillStopResumes(t *testing.T) {
 	}
 	if first.Checkpoints < 100000/ckpt {
 		t.Errorf("%d checkpoints for %d elems", first.Checkpoints, first.Elems)
+	}
+}
+
+// dumpRecords decodes a dump with ingest.FileSource and returns its
+// records' offsets and the elems of each.
+func dumpRecords(t testing.TB, data []byte, name string) (offsets []int64, elems []int) {
+	t.Helper()
+	fs, err := ingest.NewFileSource(bytes.NewReader(data), ingest.FileOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	b := new(decode.Batch)
+	for {
+		b.Reset()
+		err := fs.Next(context.Background(), b)
+		for ri := range b.Records {
+			from, to := b.RecordElems(int32(ri), 0)
+			offsets, elems = append(offsets, b.Records[ri].Offset), append(elems, to-from)
+		}
+		if errors.Is(err, io.EOF) {
+			return offsets, elems
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBackfillResumesCheckpoint: a task that finds a checkpoint written by
+// a reader that stopped without a final one (a crash) publishes only the
+// records at or after its offset, and counts as republished the elems below
+// the checkpoint's reach.
+func TestBackfillResumesCheckpoint(t *testing.T) {
+	e := ribEntry(t, nil)
+	data := archivetest.Bytes(t, e.Source)
+	offsets, elems := dumpRecords(t, data, "rib")
+	const at, slack = 4000, 7000
+	var before int
+	for _, n := range elems[:at] {
+		before += n
+	}
+	addr, cfg, items, _ := backfillSetup(t, []archivetest.Entry{e}, []backfillWindow{ribWindow})
+	st := ingest.BackfillState{URL: items[0].URL, Status: ingest.StateRunning, Offset: offsets[at], Elems: int64(before),
+		Reach: int64(before + slack), Records: at, Task: "crashed/0", Time: time.Now()}
+	if err := kafkatest.Produce(context.Background(), []string{addr}, cfg.BackfillStateTopic,
+		[][]byte{ingest.EncodeState(&st)}, [][]byte{[]byte(st.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tot := backfillTotals(c)
+	if tot.Resumes != 1 || tot.ItemsDone != 1 || tot.Republished != slack || tot.Elems != int64(270005-before) {
+		t.Errorf("after resuming at record %d (offset %d, %d elems before): %+v", at, offsets[at], before, tot)
+	}
+	vals, n := outputValues(t, addr, c.Topics())
+	if n != 270005-before || len(vals) != n {
+		t.Errorf("%d output records (%d distinct), want %d", n, len(vals), 270005-before)
+	}
+	rep, err := BackfillStatus(context.Background(), cfg, BackfillStatusOptions{Brokers: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.Done != 1 || rep.Total.Elems != 270005 {
+		t.Errorf("status %+v", rep.Total)
+	}
+}
+
+// TestBackfillExactlyOnce runs a RIB in transactions of at most
+// backfill.checkpoint.elems elems, each with its checkpoint: a
+// read_committed reader sees every elem once and the dump done.
+func TestBackfillExactlyOnce(t *testing.T) {
+	const ckpt = 20000
+	addr, cfg, _, _ := backfillSetup(t, []archivetest.Entry{ribEntry(t, nil)}, []backfillWindow{ribWindow},
+		"exactly.once.support=required", "backfill.checkpoint.elems="+fmt.Sprint(ckpt))
+	c, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tot := backfillTotals(c)
+	if tot.ItemsDone != 1 || tot.Elems != 270005 || c.Stats.Commits.Load() < 270005/ckpt {
+		t.Errorf("%+v, %d transactions", tot, c.Stats.Commits.Load())
+	}
+	topics := c.Topics()
+	recs, err := kafkatest.ReadCommitted(context.Background(), []string{addr}, time.Second, topics[:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		seen[string(r.Value)] = true
+	}
+	if len(recs) != 270005 || len(seen) != len(recs) {
+		t.Errorf("%d committed output records, %d distinct; want 270005", len(recs), len(seen))
+	}
+}
+
+// TestBackfillGaps: a dump with a damaged region is read past it; the gap
+// is counted, recorded with the dump's state, and the elems are those a
+// file read of the same bytes yields.
+func TestBackfillGaps(t *testing.T) {
+	e, ok := archivetest.Find("rrc15/2010.02/updates.20100227.1600.gz")
+	if !ok {
+		t.Fatal("no rrc15 dump")
+	}
+	gz := archivetest.Bytes(t, e.Source)
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offsets, _ := dumpRecords(t, plain, "plain")
+	cut := offsets[len(offsets)/2]
+	damaged := append(append(append([]byte(nil), plain[:cut]...), bytes.Repeat([]byte{0xee}, 300)...), plain[cut:]...)
+	_, elems := dumpRecords(t, damaged, "damaged")
+	var want int
+	for _, n := range elems {
+		want += n
+	}
+	e.Data = damaged
+	w := backfillWindow{archive.Window{Start: e.Start, End: e.End()}, []string{"rrc15"}}
+	addr, cfg, items, _ := backfillSetup(t, []archivetest.Entry{e}, []backfillWindow{w})
+	if len(items) != 1 {
+		t.Fatalf("%d items", len(items))
+	}
+	c, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tot := backfillTotals(c)
+	if tot.Gaps != 1 || tot.BytesSkipped < 300 || tot.ItemsDone != 1 {
+		t.Errorf("%+v", tot)
+	}
+	_, n := outputValues(t, addr, c.Topics())
+	if n != want || want == 0 {
+		t.Errorf("%d elems published, %d read from the same bytes", n, want)
+	}
+	rep, err := BackfillStatus(context.Background(), cfg, BackfillStatusOptions{Brokers: []string{addr}})
+	if err != nil || rep.Total.Done != 1 {
+		t.Fatalf("status %+v %v", rep, err)
+	}
+}
+
+// TestBackfillToleranceNone: under errors.tolerance=none a dump that
+// cannot be fetched stops the connector with its URL and cause; the item is
+// neither committed nor recorded as failed, so a restart tries it again.
+func TestBackfillToleranceNone(t *testing.T) {
+	srv := archivetest.New(t, archivetest.Options{})
+	cluster, addr, err := StartEmbedded(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cfg := newConfig(t, "bootstrap.servers="+addr, "input.format=archive", "backfill.partitions=1", "errors.tolerance=none")
+	missing := srv.URL() + "/ris/rrc03/2010.02/updates.20100227.1605.gz"
+	it := ingest.WorkItem{Dump: archive.Dump{URL: missing, Project: "ris", Collector: "rrc03", Type: "updates",
+		Start: time.Date(2010, 2, 27, 16, 5, 0, 0, time.UTC), Duration: 5 * time.Minute}}
+	ctx := context.Background()
+	if _, err := QueueBackfill(ctx, cfg, []ingest.WorkItem{it}, BackfillQueueOptions{Brokers: []string{addr}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.RunUntilDrained(ctx, 1, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, archive.ErrNotPublished) || !strings.Contains(err.Error(), "errors.tolerance=none") {
+		t.Fatalf("connector error %v", err)
+	}
+	if got := committedOffsets(t, addr, cfg.BackfillGroup(), cfg.BackfillTopic); got[0] != 0 {
+		t.Errorf("committed %v", got)
+	}
+	rep, err := BackfillStatus(ctx, cfg, BackfillStatusOptions{Brokers: []string{addr}})
+	if err != nil || rep.Total.Items != 1 || rep.Total.Waiting != 1 {
+		t.Errorf("status %+v %v", rep.Total, err)
 	}
 }
