@@ -257,7 +257,25 @@ type backfillRun struct {
 	changed     chan struct{} // closed and replaced on progress
 	dlqPending  bool          // the dead letter is not acknowledged yet
 	after       error         // how the stream ended with the last batch handed out (io.EOF, or the failure)
+
+	// The decoder goroutine (read) fills batches ahead of Next.
+	full     chan backfillFill
+	free     chan *decode.Batch
+	readDone chan struct{}
 }
+
+// backfillFill is one batch the decoder goroutine read, with how the read
+// ended (nil: more to come), the filter's count and the dump bytes read so
+// far (as stored).
+type backfillFill struct {
+	b        *decode.Batch
+	err      error
+	filtered int
+	fetched  int64
+}
+
+// readAhead is how many batches the decoder goroutine fills ahead of Next.
+const readAhead = 2
 
 // NewBackfillSource joins the backfill topic's consumer group as one task.
 // base are the shared client options (seed brokers, TLS, SASL).
@@ -557,7 +575,6 @@ func (s *BackfillSource) begin(ctx context.Context, r *kgo.Record, pend *Pending
 	if err != nil {
 		return s.failRun(ctx, run, "ingest.WorkItem", err)
 	}
-	run.match = flt.NewMatcher()
 	run.endUS = windowsEnd(item.Windows)
 	var pre mrt.Prefilter
 	if flt != nil && flt.String() != "" {
@@ -577,8 +594,54 @@ func (s *BackfillSource) begin(ctx context.Context, r *kgo.Record, pend *Pending
 		return s.failRun(ctx, run, "ingest.FileSource", err)
 	}
 	run.fs = fs
+	// The windows are record-level clauses: in an MRT dump the decoder
+	// skips every record outside them (push-down), so only the connector's
+	// filter is left to apply to elems. Other formats get the whole filter.
+	run.match = s.o.Filter.NewMatcher()
+	if fs.Stats().Format != FormatMRT {
+		run.match = flt.NewMatcher()
+	}
+	run.full, run.free, run.readDone = make(chan backfillFill, readAhead), make(chan *decode.Batch, readAhead+1), make(chan struct{})
+	for range readAhead + 1 {
+		run.free <- new(decode.Batch)
+	}
+	go run.read()
 	s.cur = run
 	return nil
+}
+
+// read is the decoder goroutine of a run: it fills batches from the dump
+// (decompression has goroutines of its own), clips them at the windows'
+// end and filters their elems, ahead of Next, until the dump ends, fails,
+// or the run is stopped.
+func (r *backfillRun) read() {
+	defer close(r.readDone)
+	for {
+		var b *decode.Batch
+		select {
+		case b = <-r.free:
+		case <-r.ctx.Done():
+			return
+		}
+		b.Reset()
+		err := r.fs.Next(r.ctx, b)
+		f := backfillFill{b: b, err: err}
+		if len(b.Records) > 0 {
+			if r.clip(b) && err == nil {
+				f.err = io.EOF
+			}
+			f.filtered = r.match.Apply(b)
+		}
+		f.fetched = r.fs.Stats().CompressedBytes
+		select {
+		case r.full <- f:
+		case <-r.ctx.Done():
+			return
+		}
+		if f.err != nil {
+			return
+		}
+	}
 }
 
 // waitSameURL waits until no earlier copy of url is in flight in this task
@@ -725,17 +788,23 @@ func (s *BackfillSource) fill(ctx context.Context, b *decode.Batch) (bool, error
 		return false, s.end(ctx, run, err)
 	}
 	for {
-		b.Reset()
 		if run.isStopped() {
 			s.drop(run)
 			return false, nil
 		}
-		err := run.fs.Next(ctx, b)
+		var f backfillFill
+		select {
+		case f = <-run.full:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		// The batch changes hands: b takes the filled storage, the
+		// decoder gets b's back.
+		*b, *f.b = *f.b, *b
+		run.free <- f.b
+		err := f.err
 		if len(b.Records) > 0 || len(b.Gaps) > 0 {
-			if run.clip(b) && err == nil {
-				err = io.EOF
-			}
-			run.account(b)
+			run.account(b, f)
 			if len(b.Elems) > 0 || len(b.Stats) > 0 {
 				ok, herr := s.handOut(ctx, run, b)
 				if herr != nil {
@@ -789,12 +858,12 @@ func (r *backfillRun) clip(b *decode.Batch) bool {
 	return false
 }
 
-// account filters b's elems and counts what it holds: records, gaps,
-// fetched bytes.
-func (r *backfillRun) account(b *decode.Batch) {
+// account counts what a batch holds: records, gaps, fetched bytes, elems
+// filtered.
+func (r *backfillRun) account(b *decode.Batch, f backfillFill) {
 	s := r.s
-	if n := r.match.Apply(b); n > 0 {
-		inc(s.o.Filtered, uint64(n))
+	if f.filtered > 0 {
+		inc(s.o.Filtered, uint64(f.filtered))
 	}
 	var recs int64
 	for i := range b.Records {
@@ -818,9 +887,9 @@ func (r *backfillRun) account(b *decode.Batch) {
 			s.log.Warn("backfill: more damaged regions skipped in this dump (counted, not logged)", "url", r.item.URL)
 		}
 	}
-	if st := r.fs.Stats().CompressedBytes; st > r.fetchN {
-		s.stats.fetched.Add(st - r.fetchN)
-		r.fetchN = st
+	if f.fetched > r.fetchN {
+		s.stats.fetched.Add(f.fetched - r.fetchN)
+		r.fetchN = f.fetched
 	}
 }
 
@@ -978,6 +1047,10 @@ func (s *BackfillSource) drop(run *backfillRun) {
 }
 
 func (r *backfillRun) closeInput() {
+	r.cancel()
+	if r.readDone != nil {
+		<-r.readDone // the decoder goroutine owns fs until it ends
+	}
 	if r.fs != nil {
 		r.fs.Close()
 		r.fs = nil
