@@ -117,6 +117,7 @@ func (c *Connector) newBackfillTask(id int, base []kgo.Opt) (*task, error) {
 	if cfg.ExactlyOnce {
 		o.TransactionalID = cfg.TransactionalIDPrefix + "-backfill-" + strconv.Itoa(id)
 		o.ProducerOpts = emit.ProducerOpts(cfg.Compression, cfg.Linger)
+		o.ProducerBase = withOpts(c.base, c.kafkaMetrics("task-"+strconv.Itoa(id)+"-producer")...)
 	}
 	src, err := ingest.NewBackfillSource(base, o)
 	if err != nil {

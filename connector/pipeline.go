@@ -58,6 +58,7 @@ type Connector struct {
 	metricsAddr atomic.Pointer[string]
 	obs         *observer       // metrics.go
 	bf          *backfillShared // backfill.go: nil without backfill tasks
+	base        []kgo.Opt       // the shared client options, once Run made them
 }
 
 // MetricsAddr returns the address the metrics endpoint listens on, once
@@ -179,6 +180,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.base = base
 	c.prod, err = kgo.NewClient(withOpts(base, append(emit.ProducerOpts(cfg.Compression, cfg.Linger), c.kafkaMetrics("producer")...)...)...)
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)

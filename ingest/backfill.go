@@ -65,6 +65,9 @@ type BackfillOptions struct {
 	Producer        *kgo.Client
 	TransactionalID string
 	ProducerOpts    []kgo.Opt
+	// ProducerBase, when set, replaces the base options for the
+	// transactional producer (its own metrics hooks, say).
+	ProducerBase []kgo.Opt
 	// Filter is the connector's filter: pushed down into the MRT decoder
 	// (with each item's windows) and applied to elems (nil: every elem).
 	Filter *filter.Filter
@@ -308,7 +311,11 @@ func NewBackfillSource(base []kgo.Opt, o BackfillOptions) (*BackfillSource, erro
 	s := &BackfillSource{o: o, log: o.Log.With("task", o.Task), windows: map[string]*filter.Filter{},
 		wake: make(chan struct{}, 1), stopW: make(chan struct{})}
 	if o.TransactionalID != "" {
-		opts := append(append(append([]kgo.Opt(nil), base...), o.ProducerOpts...), kgo.TransactionalID(o.TransactionalID))
+		pb := base
+		if o.ProducerBase != nil {
+			pb = o.ProducerBase
+		}
+		opts := append(append(append([]kgo.Opt(nil), pb...), o.ProducerOpts...), kgo.TransactionalID(o.TransactionalID))
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("task %d: transactional producer: %w", o.Task, err)
