@@ -802,6 +802,18 @@ func (s *BackfillSource) fill(ctx context.Context, b *decode.Batch) (bool, error
 		var f backfillFill
 		select {
 		case f = <-run.full:
+		case <-run.readDone:
+			select {
+			case f = <-run.full:
+			default:
+				// The decoder stopped without a last batch: the run was
+				// stopped (or ctx ended).
+				if ctx.Err() != nil {
+					return false, ctx.Err()
+				}
+				s.drop(run)
+				return false, nil
+			}
 		case <-ctx.Done():
 			return false, ctx.Err()
 		}

@@ -469,3 +469,15 @@ func waitItemsDone(t *testing.T, addr string, d time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// waitFor polls cond every 20 ms until it holds, or fails t after d.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
