@@ -1,6 +1,11 @@
 package integration
 
 import (
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -8,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/internal/archivetest"
 	"github.com/bgp-connector/bgp-connector/internal/corpus"
+	"github.com/bgp-connector/bgp-connector/internal/demodata"
 )
 
 // bfWindows are the end-to-end windows: RIS rrc03 and rrc15 on 2010-02-27
@@ -106,4 +114,50 @@ func containsSub(lines []string, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestDemoBackfill runs "bgp-connector demo" as an installed binary would
+// (from an empty directory): its backfill part reports both bundled dumps
+// done, each with the elems a direct decode of the embedded file finds, and
+// the elems they added to the output topics.
+func TestDemoBackfill(t *testing.T) {
+	connSkipShort(t)
+	cmd := exec.Command(connBinary(t), "demo")
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	total := 0
+	for _, f := range []struct{ project, collector, file string }{
+		{"ris", "rrc06", demodata.RISFile}, {"routeviews", "route-views.jinx", demodata.RouteViewsFile},
+	} {
+		fs, err := ingest.OpenFile(filepath.Join("..", "internal", "demodata", f.file), ingest.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		b := new(decode.Batch)
+		for {
+			b.Reset()
+			err := fs.Next(context.Background(), b)
+			n += len(b.Elems)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		fs.Close()
+		total += n
+		row := regexp.MustCompile(`(?m)^\s*` + f.project + `\s+` + regexp.QuoteMeta(f.collector) + `\s+1\s+1\s+0\s+` + strconv.Itoa(n) + `\s*$`)
+		if !row.Match(out) {
+			t.Errorf("demo has no row %s %s 1 dump done with %d elems:\n%s", f.project, f.collector, n, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s*total\s+2\s+2\s+0\s+` + strconv.Itoa(total) + `\s*$`).Match(out) ||
+		!strings.Contains(string(out), "elems from the archive dumps: bgp.elems.announcements +") {
+		t.Errorf("demo backfill summary:\n%s", out)
+	}
 }
