@@ -156,7 +156,7 @@ func TestDemoBackfill(t *testing.T) {
 			t.Errorf("demo has no row %s %s 1 dump done with %d elems:\n%s", f.project, f.collector, n, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^\s*total\s+2\s+2\s+0\s+` + strconv.Itoa(total) + `\s*$`).Match(out) ||
+	if !regexp.MustCompile(`(?m)^\s*total\s+2\s+2\s+0\s+`+strconv.Itoa(total)+`\s*$`).Match(out) ||
 		!strings.Contains(string(out), "elems from the archive dumps: bgp.elems.announcements +") {
 		t.Errorf("demo backfill summary:\n%s", out)
 	}
