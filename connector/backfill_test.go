@@ -19,6 +19,7 @@ import (
 	"github.com/bgp-connector/bgp-connector/emit"
 	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/internal/archivetest"
+	"github.com/bgp-connector/bgp-connector/internal/demodata"
 	"github.com/bgp-connector/bgp-connector/internal/kafkatest"
 	"github.com/bgp-connector/bgp-connector/schema"
 )
@@ -238,7 +239,7 @@ var ribWindow = backfillWindow{archive.Window{Start: time.Date(2014, 5, 23, 6, 0
 func backfillSetup(t *testing.T, entries []archivetest.Entry, ws []backfillWindow, sets ...string) (string, *Config, []ingest.WorkItem, *archivetest.Server) {
 	t.Helper()
 	srv := archivetest.New(t, archivetest.Options{Entries: entries})
-	cluster, addr, err := StartEmbedded(0, 1)
+	cluster, addr, err := StartEmbedded(0, 1, "openbmp.bmp_raw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,9 +328,18 @@ func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
 // never runs more than backfill.checkpoint.elems past its last durable
 // checkpoint.
 func TestBackfillStopResumes(t *testing.T) {
+	for _, eos := range []bool{false, true} {
+		t.Run(fmt.Sprint("exactly-once=", eos), func(t *testing.T) { backfillStopResumes(t, eos) })
+	}
+}
+
+func backfillStopResumes(t *testing.T, eos bool) {
 	const ckpt = 10000
-	addr, cfg, _, _ := backfillSetup(t, []archivetest.Entry{ribEntry(t, nil)}, []backfillWindow{ribWindow},
-		"backfill.checkpoint.elems="+fmt.Sprint(ckpt), "backfill.checkpoint.interval.ms=100")
+	sets := []string{"backfill.checkpoint.elems=" + fmt.Sprint(ckpt), "backfill.checkpoint.interval.ms=100"}
+	if eos {
+		sets = append(sets, "exactly.once.support=required")
+	}
+	addr, cfg, _, _ := backfillSetup(t, []archivetest.Entry{ribEntry(t, nil)}, []backfillWindow{ribWindow}, sets...)
 	a, stopA := startBackfillConnector(t, cfg, addr)
 	var maxLag int64
 	waitUntil(t, "first connector half way", time.Minute, func() bool {
@@ -358,7 +368,21 @@ func TestBackfillStopResumes(t *testing.T) {
 	if first.Elems+second.Elems != 270005 {
 		t.Errorf("%d + %d elems published, want 270005", first.Elems, second.Elems)
 	}
-	vals, n := outputValues(t, addr, b.Topics())
+	var vals map[string]int
+	var n int
+	if !eos {
+		vals, n = outputValues(t, addr, b.Topics())
+	} else {
+		topics := b.Topics()
+		recs, err := kafkatest.ReadCommitted(context.Background(), []string{addr}, time.Second, topics[:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, n = map[string]int{}, len(recs)
+		for _, r := range recs {
+			vals[string(r.Value)]++
+		}
+	}
 	if n != 270005 || len(vals) != n {
 		t.Errorf("%d output records, %d distinct; want 270005 once each", n, len(vals))
 	}
@@ -556,5 +580,57 @@ func TestBackfillToleranceNone(t *testing.T) {
 	rep, err := BackfillStatus(ctx, cfg, BackfillStatusOptions{Brokers: []string{addr}})
 	if err != nil || rep.Total.Items != 1 || rep.Total.Waiting != 1 {
 		t.Errorf("status %+v %v", rep.Total, err)
+	}
+}
+
+// TestBackfillBesideOpenBMP runs one process with an OpenBMP input task and
+// a backfill task (backfill.tasks=1): both inputs reach the same output
+// topics with their own labels, and the backfill task's metrics say what it
+// did.
+func TestBackfillBesideOpenBMP(t *testing.T) {
+	e, ok := archivetest.Find("rrc06/2015.04/updates.20150401.0000.gz")
+	if !ok {
+		t.Fatal("no rrc06 dump")
+	}
+	w := backfillWindow{archive.Window{Start: e.Start, End: e.End()}, []string{"rrc06"}}
+	addr, cfg, items, _ := backfillSetup(t, []archivetest.Entry{e}, []backfillWindow{w},
+		"input.format=openbmp", "backfill.tasks=1", "metrics.listen=127.0.0.1:0")
+	values, keys, err := kafkatest.Frames(bytes.NewReader(demodata.GoBGP), "gobgp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kafkatest.Produce(context.Background(), []string{addr}, cfg.Topics[0], values, keys); err != nil {
+		t.Fatal(err)
+	}
+	c, stop := startBackfillConnector(t, cfg, addr)
+	waitUntil(t, "both inputs drained", time.Minute, func() bool { return c.Drained(uint64(len(values) + len(items))) })
+	got := outputLines(t, addr, c.Topics())
+	projects := map[string]int{}
+	for _, l := range got {
+		projects[strings.Split(l, "|")[1]]++
+	}
+	if projects["openbmp"] == 0 || projects["ris"] != 1561 {
+		t.Errorf("elems by project: %v (want the gobgpd recording's and rrc06's 1561)", projects)
+	}
+	mfs := scrape(t, c.MetricsAddr())
+	for _, m := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"bgp_connector_backfill_items_total", []string{"task", "1", "result", "done"}, 1},
+		{"bgp_connector_backfill_items_in_flight", []string{"task", "1"}, 0},
+		{"bgp_connector_backfill_elems_total", []string{"task", "1"}, 1561},
+		{"bgp_connector_backfill_fetched_bytes_total", []string{"task", "1"}, float64(len(archivetest.Bytes(t, e.Source)))},
+		{"bgp_connector_backfill_checkpoint_lag_elems", []string{"task", "1"}, 0},
+		{"bgp_connector_backfill_republished_elems_total", []string{"task", "1"}, 0},
+		{"bgp_connector_assigned_partitions", []string{"task", "1"}, 1},
+	} {
+		if v, ok := value(mfs, m.name, m.labels...); !ok || v != m.want {
+			t.Errorf("%s%v = %v (%v), want %v", m.name, m.labels, v, ok, m.want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

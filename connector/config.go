@@ -726,6 +726,8 @@ func (c *Config) check() []Problem {
 	}
 	if n := len(c.TransactionalIDPrefix); n+1+3 > maxTransactionalID {
 		add("transactional.id.prefix", fmt.Sprintf("%d bytes long; transactional ids (<prefix>-<task>) are limited to %d bytes by the Kafka client (franz-go)", n, maxTransactionalID))
+	} else if n+len("-backfill-")+3 > maxTransactionalID && c.BackfillTaskCount() > 0 {
+		add("transactional.id.prefix", fmt.Sprintf("%d bytes long; the backfill tasks' transactional ids (<prefix>-backfill-<task>) are limited to %d bytes by the Kafka client (franz-go)", n, maxTransactionalID))
 	}
 	if c.InputFormat == "archive" && c.BackfillTasks > 0 {
 		add("backfill.tasks", fmt.Sprintf("set to %d with input.format=archive, where every one of the tasks.max tasks is a backfill task; set tasks.max instead", c.BackfillTasks))
@@ -741,9 +743,14 @@ func (c *Config) check() []Problem {
 		}
 	}
 	prefix := c.OutputTopicPrefix + "."
-	for _, t := range append(append([]string(nil), c.Topics...), c.DLQTopic, c.BackfillTopic, c.BackfillStateTopic) {
+	for _, t := range append(append([]string(nil), c.Topics...), c.DLQTopic) {
 		if t != "" && strings.HasPrefix(t, prefix) {
 			add("topics", fmt.Sprintf("input or dead letter topic %q is under output.topic.prefix %q: the connector would read its own output", t, c.OutputTopicPrefix))
+		}
+	}
+	for key, t := range map[string]string{"backfill.topic": c.BackfillTopic, "backfill.state.topic": c.BackfillStateTopic} {
+		if strings.HasPrefix(t, prefix) {
+			add(key, fmt.Sprintf("%q is under output.topic.prefix %q: it would be taken for an output topic", t, c.OutputTopicPrefix))
 		}
 	}
 	sasl := strings.HasPrefix(c.SecurityProtocol, "SASL_")

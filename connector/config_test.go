@@ -140,6 +140,16 @@ func TestValidationMessages(t *testing.T) {
 		{"errors.tolerance=all\nerrors.deadletterqueue.topic.name=dead letters", `errors.deadletterqueue.topic.name: "dead letters" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`},
 		{"errors.tolerance=all\nerrors.deadletterqueue.topic.name=..", `errors.deadletterqueue.topic.name: ".." is not a valid Kafka topic name ("." and ".." are reserved)`},
 		{"topics=ok,bad topic", `topics: "bad topic" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`},
+		{"input.format=archive\nbackfill.tasks=1", `backfill.tasks: set to 1 with input.format=archive, where every one of the tasks.max tasks is a backfill task; set tasks.max instead`},
+		{"backfill.topic=", `backfill.topic: must not be empty`},
+		{"backfill.topic=a b", `backfill.topic: "a b" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`},
+		{"backfill.state.topic=bgp.backfill", `backfill.state.topic: "bgp.backfill" is also backfill.topic; the work items and their states need a topic each`},
+		{"backfill.topic=bgp.elems.todo", `backfill.topic: "bgp.elems.todo" is under output.topic.prefix "bgp.elems": it would be taken for an output topic`},
+		{"backfill.tasks=1\ntopics=bgp.backfill", `topics: "bgp.backfill" is a backfill topic; backfill tasks read it (input.format=archive or backfill.tasks), not the input tasks`},
+		{"backfill.checkpoint.elems=5000", `backfill.checkpoint.elems: 5000 is out of range [10000, 100000000]`},
+		{"backfill.partitions=0", `backfill.partitions: 0 is out of range [1, 10000]`},
+		{"backfill.checkpoint.interval.ms=10", `backfill.checkpoint.interval.ms: 10 ms is out of range [100, 3600000]`},
+		{"input.format=archive\ntransactional.id.prefix=" + longValue(16372), `transactional.id.prefix: 16372 bytes long; the backfill tasks' transactional ids (<prefix>-backfill-<task>) are limited to 16382 bytes by the Kafka client (franz-go)`},
 		{"transactional.id.prefix=" + longValue(16380), `transactional.id.prefix: 16380 bytes long; transactional ids (<prefix>-<task>) are limited to 16382 bytes by the Kafka client (franz-go)`},
 	}
 	for _, tc := range cases {

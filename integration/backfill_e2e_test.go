@@ -161,3 +161,40 @@ func TestDemoBackfill(t *testing.T) {
 		t.Errorf("demo backfill summary:\n%s", out)
 	}
 }
+
+// TestBackfillCLIErrors: the backfill command's mistakes are exit status 2
+// with one line saying what to do; -o '?' lists the index's options.
+func TestBackfillCLIErrors(t *testing.T) {
+	connSkipShort(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-d", "archive", "-o", "base=/x"}, "backfill needs a time window: -w START,END"},
+		{[]string{"-d", "archive", "-w", "2015-04-01"}, "a backfill window needs an end"},
+		{[]string{"-d", "singlefile", "-w", "2015-04-01,2015-04-02"}, `-d "singlefile": backfill lists dumps with broker, bgpkit or archive`},
+		{[]string{"-d", "archive", "-o", "nope=1", "-w", "2015-04-01,2015-04-02"}, "-o nope: archive has no such option"},
+		{[]string{"-d", "archive", "-o", "base=/x", "-t", "rib", "-w", "2015-04-01,2015-04-02"}, `-t "rib": want ribs or updates`},
+		{[]string{"-d", "archive", "-o", "base=/x", "-p", "caida", "-w", "2015-04-01,2015-04-02"}, `-p "caida": not an archive project`},
+		{[]string{"--status", "--dry-run"}, "--status reports only"},
+		{[]string{"--status"}, "bootstrap.servers: not set"},
+		{[]string{"--status", "--set", "bootstrap.servers=embedded"}, "bootstrap.servers=embedded: backfill publishes to a broker that outlives it"},
+		{[]string{"--set", "backfill.tasks=x", "--status"}, `backfill.tasks: "x" is not an integer`},
+	} {
+		r := runCLI(t, append([]string{"backfill"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.errOut, tc.want) || strings.Count(strings.TrimSpace(r.errOut), "\n") > 1 {
+			t.Errorf("backfill %v: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.errOut, tc.want)
+		}
+	}
+	r := runCLI(t, "backfill", "-d", "archive", "-o", "?")
+	if r.code != 0 || !strings.Contains(r.errOut, "ris-base") || !strings.Contains(r.errOut, "collectors-file") {
+		t.Errorf("-o '?': exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	// A dry run without a broker lists what the index finds.
+	mirror := t.TempDir()
+	archivetest.WriteMirror(t, mirror, win2015.entries())
+	r = runCLI(t, "backfill", "--dry-run", "-d", "archive", "-o", "base="+mirror, "-w", win2015.flag)
+	if r.code != 0 || !strings.Contains(r.out, "2 to queue") || !strings.Contains(r.out, "rrc06") || !strings.Contains(r.out, "not marked") {
+		t.Errorf("dry run without a broker: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+}
