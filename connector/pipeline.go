@@ -2,7 +2,9 @@
 // Kafka Connect style .properties file, see [Config]), the embedded broker,
 // topic creation, the tasks of the consumer group (each one source → filter
 // → sink), offset commits, metrics, the status endpoint and graceful
-// shutdown, plus the demo and the end-to-end benchmark.
+// shutdown, the archive backfill (backfill tasks beside or instead of the
+// input tasks, QueueBackfill and BackfillStatus for the backfill command;
+// see backfill.go), plus the demo and the end-to-end benchmark.
 //
 // It holds no format logic of its own: decoding lives in mrt and openbmp,
 // the consumer side in ingest, filtering in filter and encoding in emit.
