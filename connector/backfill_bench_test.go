@@ -152,33 +152,24 @@ func BenchmarkBackfill(b *testing.B) {
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 	}
-	b.Run("raw", func(b *testing.B) {
-		cache := b.TempDir()
-		items := benchItems(b, cache, rib5, rib5)
-		var elems uint64
-		var secs float64
-		c0 := cpu()
-		for b.Loop() {
-			n, d := benchBackfill(b, cache, items)
-			elems, secs = elems+n, secs+d.Seconds()
+	backfill := func(dumps ...[]byte) func(b *testing.B) {
+		return func(b *testing.B) {
+			cache := b.TempDir()
+			items := benchItems(b, cache, dumps...)
+			var elems uint64
+			var secs float64
+			c0 := cpu()
+			for b.Loop() {
+				n, d := benchBackfill(b, cache, items)
+				elems, secs = elems+n, secs+d.Seconds()
+			}
+			report(b, elems, secs)
+			b.ReportMetric((cpu()-c0)/float64(elems)*1e9, "cpu-ns/elem")
 		}
-		report(b, elems, secs)
-		b.ReportMetric((cpu()-c0)/float64(elems)*1e9, "cpu-ns/elem")
-	})
+	}
+	b.Run("raw", backfill(rib5, rib5))
 	rib10bz := bzip2Data(b, archivetest.RepeatRIB(b, benchRIB, 10))
-	b.Run("bz2", func(b *testing.B) {
-		cache := b.TempDir()
-		items := benchItems(b, cache, rib10bz)
-		var elems uint64
-		var secs float64
-		c0 := cpu()
-		for b.Loop() {
-			n, d := benchBackfill(b, cache, items)
-			elems, secs = elems+n, secs+d.Seconds()
-		}
-		report(b, elems, secs)
-		b.ReportMetric((cpu()-c0)/float64(elems)*1e9, "cpu-ns/elem")
-	})
+	b.Run("bz2", backfill(rib10bz))
 	b.Run("read-bz2", func(b *testing.B) {
 		p := filepath.Join(b.TempDir(), "rib10x.mrt.bz2")
 		if err := os.WriteFile(p, rib10bz, 0o644); err != nil {

@@ -177,13 +177,7 @@ func TestBackfillMatchesRead(t *testing.T) {
 	if len(plan.Queue) != len(items) {
 		t.Fatalf("queued %d of %d", len(plan.Queue), len(items))
 	}
-	c, err := New(cfg, testLog(t), WithBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RunUntilDrained(ctx, uint64(len(items)), time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	c := drainBackfill(t, cfg, addr, len(items))
 	want := readElems(t, srv, bfWin2010, bfWin2015)
 	got := outputLines(t, addr, c.Topics())
 	if len(want) < 1000 || !slices.Equal(got, want) {
@@ -251,6 +245,20 @@ func backfillSetup(t *testing.T, entries []archivetest.Entry, ws []backfillWindo
 		t.Fatal(err)
 	}
 	return addr, cfg, items, srv
+}
+
+// drainBackfill runs a connector until n work items are done, and returns
+// it.
+func drainBackfill(t *testing.T, cfg *Config, addr string, n int) *Connector {
+	t.Helper()
+	c, err := New(cfg, testLog(t), WithBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunUntilDrained(context.Background(), uint64(n), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // startBackfillConnector runs a connector until stop is called (a graceful
@@ -354,13 +362,7 @@ func backfillStopResumes(t *testing.T, eos bool) {
 	if first.ItemsDone != 0 || first.Elems >= 270005 {
 		t.Fatalf("first connector finished the dump before it was stopped: %+v", first)
 	}
-	b, err := New(cfg, testLog(t), WithBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	b := drainBackfill(t, cfg, addr, 1)
 	second := backfillTotals(b)
 	if second.Resumes != 1 || second.ItemsDone != 1 || second.Republished != 0 {
 		t.Errorf("second connector: %+v", second)
@@ -440,13 +442,7 @@ func TestBackfillResumesCheckpoint(t *testing.T) {
 		[][]byte{ingest.EncodeState(&st)}, [][]byte{[]byte(st.URL)}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(cfg, testLog(t), WithBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	c := drainBackfill(t, cfg, addr, 1)
 	tot := backfillTotals(c)
 	if tot.Resumes != 1 || tot.ItemsDone != 1 || tot.Republished != slack || tot.Elems != int64(270005-before) {
 		t.Errorf("after resuming at record %d (offset %d, %d elems before): %+v", at, offsets[at], before, tot)
@@ -471,13 +467,7 @@ func TestBackfillExactlyOnce(t *testing.T) {
 	const ckpt = 20000
 	addr, cfg, _, _ := backfillSetup(t, []archivetest.Entry{ribEntry(t, nil)}, []backfillWindow{ribWindow},
 		"exactly.once.support=required", "backfill.checkpoint.elems="+fmt.Sprint(ckpt))
-	c, err := New(cfg, testLog(t), WithBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	c := drainBackfill(t, cfg, addr, 1)
 	tot := backfillTotals(c)
 	if tot.ItemsDone != 1 || tot.Elems != 270005 || c.Stats.Commits.Load() < 270005/ckpt {
 		t.Errorf("%+v, %d transactions", tot, c.Stats.Commits.Load())
@@ -527,13 +517,7 @@ func TestBackfillGaps(t *testing.T) {
 	if len(items) != 1 {
 		t.Fatalf("%d items", len(items))
 	}
-	c, err := New(cfg, testLog(t), WithBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RunUntilDrained(context.Background(), 1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	c := drainBackfill(t, cfg, addr, 1)
 	tot := backfillTotals(c)
 	if tot.Gaps != 1 || tot.BytesSkipped < 300 || tot.ItemsDone != 1 {
 		t.Errorf("%+v", tot)

@@ -167,6 +167,12 @@ type BackfillStats struct {
 // redone after a crash, and holding back every read_committed consumer of
 // the output partitions (the last stable offset) until its end.
 //
+// Rebalances: the group balances round-robin and eagerly, so a rebalance
+// (a member joining or leaving) revokes every partition first: each item in
+// flight stops at a final checkpoint, and whoever is assigned its partition
+// resumes it there, republishing nothing but decompressing the dump again up
+// to the checkpoint.
+//
 // Failures are data: a dump that cannot be fetched (after the Fetcher's
 // retries) or is damaged beyond resync (a fatal *mrt.TruncatedError, a dump
 // mostly skipped) is recorded as failed in the state topic and its work item
@@ -254,6 +260,7 @@ type backfillRun struct {
 	final       error // the dump failed: dead-lettered, state failed
 	stopped     bool  // revoked or shut down: no more batches, no completion
 	completed   bool
+	released    bool // the item's Pending is released (Done or Fail), once
 	finishing   bool // the final state is being written
 	gaps        int64
 	skipped     int64
@@ -976,6 +983,28 @@ func (r *backfillRun) batchDone(end backfillProgress, elems int64, err error) {
 	s.poke()
 }
 
+// waitLocked waits, with r.mu held (released while waiting), until done
+// holds or ctx ends, calling poke before each wait when set; it reports
+// whether done holds.
+func (r *backfillRun) waitLocked(ctx context.Context, done func() bool, poke func()) bool {
+	for !done() {
+		if ctx.Err() != nil {
+			return false
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		if poke != nil {
+			poke()
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		r.mu.Lock()
+	}
+	return true
+}
+
 func (r *backfillRun) signalLocked() {
 	close(r.changed)
 	r.changed = make(chan struct{})
@@ -1231,7 +1260,11 @@ func (s *BackfillSource) step(run *backfillRun) {
 // committable.
 func (s *BackfillSource) complete(run *backfillRun) {
 	run.mu.Lock()
-	run.completed = true
+	if run.released { // stopped meanwhile: the next owner completes it
+		run.mu.Unlock()
+		return
+	}
+	run.completed, run.released = true, true
 	run.durable = run.acked
 	failed := run.final != nil
 	run.signalLocked()
@@ -1269,17 +1302,7 @@ func (s *BackfillSource) stopRun(ctx context.Context, run *backfillRun, checkpoi
 	}
 	if run.ended && checkpoint && s.txp == nil {
 		// Read to its end: let it complete.
-		for !run.completed && ctx.Err() == nil {
-			ch := run.changed
-			run.mu.Unlock()
-			s.poke()
-			select {
-			case <-ch:
-			case <-ctx.Done():
-			}
-			run.mu.Lock()
-		}
-		if run.completed {
+		if run.waitLocked(ctx, func() bool { return run.completed }, s.poke) {
 			run.mu.Unlock()
 			return
 		}
@@ -1296,9 +1319,13 @@ func (s *BackfillSource) stopRun(ctx context.Context, run *backfillRun, checkpoi
 		}
 	}
 	run.mu.Lock()
-	run.completed = true
+	released := run.released
+	run.completed, run.released = true, true
 	run.signalLocked()
 	run.mu.Unlock()
+	if released {
+		return // it completed meanwhile
+	}
 	s.remove(run)
 	run.pend.Fail() // not committed: the next owner resumes it
 }
@@ -1307,16 +1334,8 @@ func (s *BackfillSource) stopRun(ctx context.Context, run *backfillRun, checkpoi
 // checkpoint at what they reached, with Reach equal to it.
 func (s *BackfillSource) finalCheckpoint(ctx context.Context, run *backfillRun) {
 	run.mu.Lock()
-	for (run.outstanding > 0 || run.writing) && ctx.Err() == nil {
-		ch := run.changed
-		run.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
-		run.mu.Lock()
-	}
-	p, wrote := run.acked, run.outstanding == 0 && !run.writing
+	wrote := run.waitLocked(ctx, func() bool { return run.outstanding == 0 && !run.writing }, nil)
+	p := run.acked
 	same := p == run.durable
 	st := run.state(StateRunning, p, p.elems)
 	run.mu.Unlock()

@@ -50,25 +50,16 @@ func (s *BackfillSource) beginTxLocked() error {
 	return nil
 }
 
-// waitBatchesLocked waits (within ctx) until every batch of run handed out
-// is acknowledged.
+// waitBatches waits (within ctx) until every batch of run handed out is
+// acknowledged.
 func (s *BackfillSource) waitBatches(ctx context.Context, run *backfillRun) error {
 	if err := s.txp.Flush(ctx); err != nil {
 		return err
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()
-	for run.outstanding > 0 {
-		ch := run.changed
-		run.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
-		run.mu.Lock()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	if !run.waitLocked(ctx, func() bool { return run.outstanding == 0 }, nil) {
+		return ctx.Err()
 	}
 	return nil
 }

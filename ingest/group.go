@@ -41,9 +41,10 @@ type Hooks struct {
 	// must be dropped.
 	Revoked func(map[string][]int32)
 	// Revoking, when set, is called first, before the group waits for the
-	// records in flight of revoked or lost partitions: a source whose
-	// records take long to complete (a backfill item's whole dump) stops
-	// them here, leaving them uncompleted, so the group does not wait.
+	// records in flight of revoked partitions (not lost ones: another
+	// member may own those already): a source whose records take long to
+	// complete (a backfill item's whole dump) stops them here, leaving them
+	// uncompleted, so the group does not wait.
 	Revoking func(ctx context.Context, revoked map[string][]int32)
 }
 
@@ -170,9 +171,6 @@ func (s *Group) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int3
 func (s *Group) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if s.hooks.Revoking != nil && len(m) > 0 {
-		s.hooks.Revoking(ctx, m)
-	}
 	s.trk.Revoke(ctx, m)
 	s.log.Warn("partitions lost", "partitions", m)
 	if s.hooks.Revoked != nil {

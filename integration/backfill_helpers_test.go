@@ -95,28 +95,16 @@ func writeProps(t *testing.T, lines ...string) string {
 	return p
 }
 
-// startRun runs "bgp-connector run --config props" with --set pairs until
-// the test ends (killed then, its log shown when the test failed).
+// startRun runs "bgp-connector run" with the settings of a properties file
+// written by writeProps, and more --set pairs, until the test ends.
 func startRun(t *testing.T, props string, sets ...string) *connProc {
 	t.Helper()
-	args := []string{"run", "--log-level", "info", "--config", props}
-	for _, s := range sets {
-		args = append(args, "--set", s)
-	}
-	p := &connProc{cmd: exec.Command(connBinary(t), args...), out: &connBuf{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
+	b, err := os.ReadFile(props)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("connector pid %d log:\n%s", p.cmd.Process.Pid, p.out.String())
-		}
-	})
-	return p
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return startConnector(t, append(lines, sets...)...)
 }
 
 // peakRSS returns a running process's peak resident set size in bytes
