@@ -618,3 +618,62 @@ func TestBackfillBesideOpenBMP(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBackfillDeadLettersBothModes: an undecodable work item and one whose
+// dump answers 404 go to the dead letter topic (in exactly-once mode inside
+// transactions, with the failed state), with the stage and class of their
+// failure, and both are committed.
+func TestBackfillDeadLettersBothModes(t *testing.T) {
+	for _, eos := range []bool{false, true} {
+		t.Run(fmt.Sprint("exactly-once=", eos), func(t *testing.T) {
+			srv := archivetest.New(t, archivetest.Options{})
+			cluster, addr, err := StartEmbedded(0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cluster.Close()
+			sets := []string{"bootstrap.servers=" + addr, "input.format=archive", "backfill.partitions=1",
+				"errors.tolerance=all", "errors.deadletterqueue.topic.name=bgp.dlq", "offset.flush.interval.ms=50"}
+			if eos {
+				sets = append(sets, "exactly.once.support=required")
+			}
+			cfg := newConfig(t, sets...)
+			missing := ingest.WorkItem{Dump: archive.Dump{URL: srv.URL() + "/ris/rrc03/2010.02/updates.20100227.1605.gz", Project: "ris",
+				Collector: "rrc03", Type: "updates", Start: time.Date(2010, 2, 27, 16, 5, 0, 0, time.UTC), Duration: 5 * time.Minute}}
+			ctx := context.Background()
+			if _, err := QueueBackfill(ctx, cfg, []ingest.WorkItem{missing}, BackfillQueueOptions{Brokers: []string{addr}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := kafkatest.Produce(ctx, []string{addr}, cfg.BackfillTopic, [][]byte{[]byte("not avro")}, [][]byte{[]byte("garbage")}); err != nil {
+				t.Fatal(err)
+			}
+			c := drainBackfill(t, cfg, addr, 2)
+			recs, err := kafkatest.ReadCommitted(ctx, []string{addr}, time.Second, "bgp.dlq")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, r := range recs {
+				h := map[string]string{}
+				for _, x := range r.Headers {
+					h[x.Key] = string(x.Value)
+				}
+				got[string(r.Key)] = h["__connect.errors.stage"] + " " + h["__connect.errors.class.name"]
+			}
+			want := map[string]string{"garbage": "VALUE_CONVERTER ingest.WorkItem", missing.URL: "TASK_POLL archive.Fetcher"}
+			if len(got) != 2 || got["garbage"] != want["garbage"] || got[missing.URL] != want[missing.URL] {
+				t.Errorf("dead letters %v, want %v", got, want)
+			}
+			if n := c.Stats.DeadLetters.Load(); n != 2 {
+				t.Errorf("%d dead letters counted", n)
+			}
+			if got := committedOffsets(t, addr, cfg.BackfillGroup(), cfg.BackfillTopic); got[0] != 2 {
+				t.Errorf("committed %v, want both items", got)
+			}
+			rep, err := BackfillStatus(ctx, cfg, BackfillStatusOptions{Brokers: []string{addr}})
+			if err != nil || rep.Total.Failed != 1 {
+				t.Errorf("status %+v %v", rep.Total, err)
+			}
+		})
+	}
+}
