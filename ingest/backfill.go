@@ -117,7 +117,7 @@ type BackfillStats struct {
 	// BytesFetched counts dump bytes read as stored (compressed).
 	BytesFetched int64
 	// Records counts records read; Elems the elems published and
-	// acknowledged.
+	// acknowledged (exactly once: committed).
 	Records, Elems int64
 	// Republished counts elems published again after resuming from a
 	// checkpoint: those below the checkpoint's Reach, which the previous
@@ -979,7 +979,9 @@ func (r *backfillRun) batchDone(end backfillProgress, elems int64, err error) {
 		s.fail(fmt.Errorf("task %d: producing the elems of %s: %w", s.o.Task, r.item.URL, err))
 		return
 	}
-	s.stats.elems.Add(elems)
+	if s.txp == nil {
+		s.stats.elems.Add(elems) // exactly once: counted when committed
+	}
 	s.poke()
 }
 
@@ -1336,10 +1338,12 @@ func (s *BackfillSource) finalCheckpoint(ctx context.Context, run *backfillRun) 
 	run.mu.Lock()
 	wrote := run.waitLocked(ctx, func() bool { return run.outstanding == 0 && !run.writing }, nil)
 	p := run.acked
-	same := p == run.durable
 	st := run.state(StateRunning, p, p.elems)
 	run.mu.Unlock()
-	if !wrote || (same && !run.resume) || p.offset == 0 {
+	// Written even when no elem was acknowledged since the last
+	// checkpoint: that one's Reach allows for elems past it, this one says
+	// there are none.
+	if !wrote || p.offset == 0 {
 		return
 	}
 	res := s.o.Producer.ProduceSync(ctx, s.stateRecord(st))

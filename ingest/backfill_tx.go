@@ -15,6 +15,10 @@ import (
 // record of what it holds. Transaction boundaries are taken under txMu, by
 // Next (the task goroutine) or by a revocation.
 
+// txEndTimeout bounds the end of a transaction: the wait for its last
+// acknowledgements, its state record and the commit.
+const txEndTimeout = 30 * time.Second
+
 // handOutTx hands b on inside the open transaction, first ending the
 // transaction when b would take it past the checkpoint interval.
 func (s *BackfillSource) handOutTx(ctx context.Context, run *backfillRun, b *decode.Batch) (bool, error) {
@@ -73,6 +77,10 @@ func (s *BackfillSource) commitTxLocked(ctx context.Context, run *backfillRun, s
 	if err := s.beginTxLocked(); err != nil {
 		return err
 	}
+	// A shutdown must not cut the end of a transaction short (what it
+	// holds would be redone): the end has its own bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), txEndTimeout)
+	defer cancel()
 	abort := func(err error) error {
 		s.txp.AbortBufferedRecords(context.WithoutCancel(ctx))
 		s.txp.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort)
@@ -100,6 +108,7 @@ func (s *BackfillSource) commitTxLocked(ctx context.Context, run *backfillRun, s
 	s.txOpen = false
 	inc(s.o.Counters.Commits, 1)
 	run.mu.Lock()
+	s.stats.elems.Add(p.elems - run.durable.elems)
 	run.durable, run.issued, run.issuedAt = p, p.elems, time.Now()
 	run.signalLocked()
 	run.mu.Unlock()
