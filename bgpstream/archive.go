@@ -35,14 +35,9 @@ func init() {
 				{Name: "param", Description: "extra query parameter key=value sent to the broker", Repeatable: true},
 			}, fetchOptions...)},
 		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
-			bo := archive.BrokerOptions{URL: last(o, "url"), Params: o["param"], Streams: wantsStreams(s.cfg.projects)}
-			var err error
-			if bo.HTTP, err = httpOptions(o); err != nil {
-				return nil, err
-			}
-			idx, err := archive.NewCAIDABroker(bo)
+			idx, err := archiveIndex("broker", o, wantsStreams(s.cfg.projects))
 			if err != nil {
-				return nil, fmt.Errorf("broker: %w", err)
+				return nil, err
 			}
 			return newArchiveDI(s, "broker", idx, o)
 		},
@@ -53,14 +48,9 @@ func init() {
 				{Name: "url", Description: "broker URL (default " + archive.DefaultBGPKITBrokerURL + ")"},
 			}, fetchOptions...)},
 		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
-			bo := archive.BGPKITOptions{URL: last(o, "url")}
-			var err error
-			if bo.HTTP, err = httpOptions(o); err != nil {
-				return nil, err
-			}
-			idx, err := archive.NewBGPKITBroker(bo)
+			idx, err := ArchiveIndex("bgpkit", o)
 			if err != nil {
-				return nil, fmt.Errorf("bgpkit: %w", err)
+				return nil, err
 			}
 			return newArchiveDI(s, "bgpkit", idx, o)
 		},
@@ -74,19 +64,48 @@ func init() {
 				{Name: "collectors-file", Description: "replaces the built-in collector list: 'project collector [path]' lines"},
 			}, fetchOptions...)},
 		make: func(s *Stream, o map[string][]string) (dataInterface, error) {
-			ao := archive.ArchiveOptions{Base: last(o, "base"), RISBase: last(o, "ris-base"),
-				RouteViewsBase: last(o, "routeviews-base"), CollectorsFile: last(o, "collectors-file")}
-			var err error
-			if ao.HTTP, err = httpOptions(o); err != nil {
-				return nil, err
-			}
-			idx, err := archive.NewArchiveIndex(ao)
+			idx, err := ArchiveIndex("archive", o)
 			if err != nil {
-				return nil, fmt.Errorf("archive: %w", err)
+				return nil, err
 			}
 			return newArchiveDI(s, "archive", idx, o)
 		},
 	})
+}
+
+// ArchiveIndex returns the archive.Index of the data interface di
+// ("broker", "bgpkit" or "archive") built from its -o options exactly as
+// read builds it (url, param; base, ris-base, routeviews-base,
+// collectors-file; timeout, retries), for a caller that lists dumps
+// without reading them (bgp-connector backfill). Options that only concern
+// fetching (cache-dir, prefetch...) are ignored here.
+func ArchiveIndex(di string, o map[string][]string) (archive.Index, error) {
+	return archiveIndex(di, o, false)
+}
+
+// archiveIndex is ArchiveIndex; streams asks the CAIDA broker for stream
+// resources (live feeds) beside the dumps.
+func archiveIndex(di string, o map[string][]string, streams bool) (archive.Index, error) {
+	h, err := httpOptions(o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", di, err)
+	}
+	var idx archive.Index
+	switch di {
+	case "broker":
+		idx, err = archive.NewCAIDABroker(archive.BrokerOptions{URL: last(o, "url"), Params: o["param"], Streams: streams, HTTP: h})
+	case "bgpkit":
+		idx, err = archive.NewBGPKITBroker(archive.BGPKITOptions{URL: last(o, "url"), HTTP: h})
+	case "archive":
+		idx, err = archive.NewArchiveIndex(archive.ArchiveOptions{Base: last(o, "base"), RISBase: last(o, "ris-base"),
+			RouteViewsBase: last(o, "routeviews-base"), CollectorsFile: last(o, "collectors-file"), HTTP: h})
+	default:
+		return nil, fmt.Errorf("%q is not an archive data interface (broker, bgpkit, archive)", di)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", di, err)
+	}
+	return idx, nil
 }
 
 func httpOptions(o map[string][]string) (archive.HTTPOptions, error) {

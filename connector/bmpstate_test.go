@@ -43,8 +43,10 @@ func TestStateConfig(t *testing.T) {
 		t.Errorf("defaults: %v %v", cfg.BMPState, cfg.BMPStateRestoreTimeout)
 	}
 	for _, c := range []struct{ sets, want string }{
-		{"bmp.state.topic=openbmp.bmp_raw", "also an input, output or dead letter topic"},
-		{"bmp.state.topic=bgp.elems.announcements", "also an input, output or dead letter topic"},
+		{"bmp.state.topic=openbmp.bmp_raw", "also an input, output, dead letter or backfill topic"},
+		{"bmp.state.topic=bgp.elems.announcements", "also an input, output, dead letter or backfill topic"},
+		{"bmp.state.topic=bgp.backfill", "also an input, output, dead letter or backfill topic"},
+		{"backfill.state.topic=s bmp.state.topic=s", "also an input, output, dead letter or backfill topic"},
 		{"topics.regex=.*", "matched by topics.regex"},
 		{"bmp.state.topic=a/b", "not a valid Kafka topic name"},
 		{"bmp.state.restore.timeout.ms=10", "out of range"},
@@ -89,9 +91,9 @@ func routerValues(t testing.TB, rec []byte) (values, keys [][]byte) {
 	return values, keys
 }
 
-// outputValues returns every output record of the topics under prefix as
+// stateOutputLines returns every output record of the topics under prefix as
 // "suffix key value" strings, sorted.
-func outputValues(t testing.TB, addr, prefix string) []string {
+func stateOutputLines(t testing.TB, addr, prefix string) []string {
 	t.Helper()
 	var topics []string
 	for _, ty := range schema.Types() {
@@ -166,7 +168,7 @@ func TestStateThroughKafka(t *testing.T) {
 	b := run(len(second))
 	base := run(len(values), "group.id=uninterrupted", "output.topic.prefix=base", "bmp.state.enable=false")
 
-	got, want := outputValues(t, addr, "bgp.elems"), outputValues(t, addr, "base")
+	got, want := stateOutputLines(t, addr, "bgp.elems"), stateOutputLines(t, addr, "base")
 	if !slices.Equal(got, want) {
 		t.Errorf("%d outputs over the restart, %d in the uninterrupted run", len(got), len(want))
 		for i := range min(len(got), len(want)) {

@@ -134,6 +134,18 @@ type Config struct {
 	CollectRouterHash  string
 	CollectBufferBytes int
 
+	// Archive backfill: the work item topic and the state topic, their
+	// partition count when created, the backfill tasks beside the input
+	// tasks, where dumps are cached, and the checkpoint interval (elems
+	// and time). See backfill.go.
+	BackfillTopic              string
+	BackfillStateTopic         string
+	BackfillPartitions         int
+	BackfillTasks              int
+	BackfillCacheDir           string
+	BackfillCheckpointElems    int
+	BackfillCheckpointInterval time.Duration
+
 	origins map[string]string
 }
 
@@ -273,7 +285,7 @@ var Keys = []Key{
 			c.TopicsRegex = v
 			return nil
 		}},
-	{Name: "input.format", Default: "openbmp", Allowed: []string{"openbmp", "bmp", "mrt", "ris-live"}, Doc: "What an input record value holds: an OpenBMP v1.7 message, one raw BMP message, or one or more MRT records; ris-live reads RIPE RIS Live (ris-live.url) instead of input topics: it has no offsets, so a restart loses what RIS Live sent while the connector was down (and repeats nothing).", set: enum(func(c *Config) *string { return &c.InputFormat })},
+	{Name: "input.format", Default: "openbmp", Allowed: []string{"openbmp", "bmp", "mrt", "ris-live", "archive"}, Doc: "What an input record value holds: an OpenBMP v1.7 message, one raw BMP message, or one or more MRT records; ris-live reads RIPE RIS Live (ris-live.url) instead of input topics: it has no offsets, so a restart loses what RIS Live sent while the connector was down (and repeats nothing); archive: the tasks.max tasks are backfill tasks reading work items from backfill.topic instead of topics.", set: enum(func(c *Config) *string { return &c.InputFormat })},
 	{Name: "ris-live.url", Default: "wss://ris-live.ripe.net/v1/ws/", Doc: "input.format=ris-live: ws:// or wss:// for RIS Live's websocket API, http:// or https:// for its firehose. The filter's collectors, peers, prefixes and elem types become the subscription; the whole filter still applies locally.", set: str(func(c *Config) *string { return &c.RISLiveURL })},
 	{Name: "ris-live.client", Default: "bgp-connector", Doc: "input.format=ris-live: the client name sent to RIS Live (?client=).", set: str(func(c *Config) *string { return &c.RISLiveClient })},
 	{Name: "tasks.max", Default: "1", Doc: "Consumers this process runs in the group (each one a Kafka Connect task).", set: integer(1, 256, func(c *Config) *int { return &c.TasksMax })},
@@ -365,6 +377,27 @@ var Keys = []Key{
 	{Name: "collect.router.group", Default: "", Doc: "BMP collector: router group in each OpenBMP header (bgpreader's router name; empty: none, the router's BMP sysName is used).", set: str(func(c *Config) *string { return &c.CollectRouterGroup })},
 	{Name: "collect.router.hash", Default: "address", Allowed: []string{"address", "openbmp"}, Doc: "BMP collector: router hash (the Kafka key): MD5 of the router address, or OpenBMP's exact MD5, which stops at the address's first zero byte (10.0.0.1 and 10.0.0.2 then share a hash); they agree for addresses without a zero byte.", set: enum(func(c *Config) *string { return &c.CollectRouterHash })},
 	{Name: "collect.buffer.bytes", Default: "33554432", Doc: "BMP collector: bytes the producer buffers (and at most 32768 messages) before it stops reading the routers' sockets (TCP then holds the routers back).", set: integer(1<<20, 1<<30, func(c *Config) *int { return &c.CollectBufferBytes })},
+	{Name: "backfill.topic", Default: "bgp.backfill", Doc: "Archive backfill: topic of the work items (Avro, one archive dump each, keyed by URL; `bgp-connector backfill` publishes them, `schema backfill` prints their schema). Backfill tasks consume it in the consumer group <group.id>-backfill and publish the dumps' elems to the output topics.", set: topicName(func(c *Config) *string { return &c.BackfillTopic })},
+	{Name: "backfill.state.topic", Default: "bgp.backfill.state", Doc: "Archive backfill: compacted topic of each dump's progress (JSON keyed by URL: checkpoints, done, failed). Tasks resume a dump from its checkpoint; done and failed dumps are never read again, and `backfill` does not queue them again.", set: topicName(func(c *Config) *string { return &c.BackfillStateTopic })},
+	{Name: "backfill.partitions", Default: "12", Doc: "Archive backfill: partitions of backfill.topic and backfill.state.topic when `backfill` or the connector creates them: the most backfill tasks that work at once.", set: integer(1, 10000, func(c *Config) *int { return &c.BackfillPartitions })},
+	{Name: "backfill.tasks", Default: "0", Doc: "Archive backfill: backfill tasks this process runs beside its tasks.max input tasks (OpenBMP and backfill topics in one process). With input.format=archive every task is a backfill task and this stays 0.", set: integer(0, 256, func(c *Config) *int { return &c.BackfillTasks })},
+	{Name: "backfill.cache.dir", Default: "", Doc: "Archive backfill: directory keeping every dump the backfill tasks download, shared safely by the processes of a host (empty: dumps stream from the archive and nothing is kept).", set: str(func(c *Config) *string { return &c.BackfillCacheDir })},
+	{Name: "backfill.checkpoint.elems", Default: "200000", Doc: "Archive backfill: a task records its progress in a dump (byte offset and elems published) in backfill.state.topic every half of this many elems, and publishes at most this many past its last durable checkpoint: what a crash republishes at most. With exactly.once.support=required, the most elems per transaction.", set: integer(10000, 100000000, func(c *Config) *int { return &c.BackfillCheckpointElems })},
+	{Name: "backfill.checkpoint.interval.ms", Default: "10000", Doc: "Archive backfill: checkpoints are also written (exactly once: transactions committed) at least this often while a dump progresses.", set: millis(100, 3600000, func(c *Config) *time.Duration { return &c.BackfillCheckpointInterval })},
+}
+
+// topicName sets a topic key, refusing a name Kafka would refuse.
+func topicName(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if msg := topicProblem(v); msg != "" || v == "" {
+			if v == "" {
+				msg = "must not be empty"
+			}
+			return errors.New(msg)
+		}
+		*f(c) = v
+		return nil
+	}
 }
 
 var keyIndex = func() map[string]*Key {
@@ -728,6 +761,21 @@ func (c *Config) check() []Problem {
 	}
 	if n := len(c.TransactionalIDPrefix); n+1+3 > maxTransactionalID {
 		add("transactional.id.prefix", fmt.Sprintf("%d bytes long; transactional ids (<prefix>-<task>) are limited to %d bytes by the Kafka client (franz-go)", n, maxTransactionalID))
+	} else if n+len("-backfill-")+3 > maxTransactionalID && c.BackfillTaskCount() > 0 {
+		add("transactional.id.prefix", fmt.Sprintf("%d bytes long; the backfill tasks' transactional ids (<prefix>-backfill-<task>) are limited to %d bytes by the Kafka client (franz-go)", n, maxTransactionalID))
+	}
+	if c.InputFormat == "archive" && c.BackfillTasks > 0 {
+		add("backfill.tasks", fmt.Sprintf("set to %d with input.format=archive, where every one of the tasks.max tasks is a backfill task; set tasks.max instead", c.BackfillTasks))
+	}
+	if c.BackfillTopic == c.BackfillStateTopic {
+		add("backfill.state.topic", fmt.Sprintf("%q is also backfill.topic; the work items and their states need a topic each", c.BackfillTopic))
+	}
+	if c.BackfillTaskCount() > 0 {
+		for _, t := range c.Topics {
+			if t == c.BackfillTopic || t == c.BackfillStateTopic {
+				add("topics", fmt.Sprintf("%q is a backfill topic; backfill tasks read it (input.format=archive or backfill.tasks), not the input tasks", t))
+			}
+		}
 	}
 	prefix := c.OutputTopicPrefix + "."
 	for _, t := range append(append([]string(nil), c.Topics...), c.DLQTopic) {
@@ -736,8 +784,8 @@ func (c *Config) check() []Problem {
 		}
 	}
 	if st := c.StateTopic(); st != "" {
-		if slices.Contains(c.Topics, st) || slices.Contains(outputTopics(c), st) || st == c.DLQTopic {
-			add("bmp.state.topic", fmt.Sprintf("%q is also an input, output or dead letter topic; the changelog needs a topic of its own", st))
+		if slices.Contains(c.Topics, st) || slices.Contains(outputTopics(c), st) || st == c.DLQTopic || st == c.BackfillTopic || st == c.BackfillStateTopic {
+			add("bmp.state.topic", fmt.Sprintf("%q is also an input, output, dead letter or backfill topic; the changelog needs a topic of its own", st))
 		} else if c.TopicsRegex != "" {
 			if re, err := regexp.Compile("^(?:" + c.TopicsRegex + ")$"); err == nil && re.MatchString(st) {
 				add("bmp.state.topic", fmt.Sprintf("%q is matched by topics.regex: the connector would read its own changelog", st))
@@ -745,6 +793,11 @@ func (c *Config) check() []Problem {
 		}
 		if len(st) > maxTopicLen {
 			add("bmp.state.topic", fmt.Sprintf("changelog topic %s has %d characters; Kafka topic names have at most %d", st, len(st), maxTopicLen))
+		}
+	}
+	for key, t := range map[string]string{"backfill.topic": c.BackfillTopic, "backfill.state.topic": c.BackfillStateTopic} {
+		if strings.HasPrefix(t, prefix) {
+			add(key, fmt.Sprintf("%q is under output.topic.prefix %q: it would be taken for an output topic", t, c.OutputTopicPrefix))
 		}
 	}
 	sasl := strings.HasPrefix(c.SecurityProtocol, "SASL_")
@@ -893,6 +946,34 @@ func WriteExample(w io.Writer) error {
 	}
 	return bw.Flush()
 }
+
+// InputTasks is the number of tasks reading the input topics (0 with
+// input.format=archive).
+func (c *Config) InputTasks() int {
+	if c.InputFormat == "archive" {
+		return 0
+	}
+	return c.TasksMax
+}
+
+// BackfillTaskCount is the number of backfill tasks: tasks.max with
+// input.format=archive, else backfill.tasks.
+func (c *Config) BackfillTaskCount() int {
+	if c.InputFormat == "archive" {
+		return c.TasksMax
+	}
+	return c.BackfillTasks
+}
+
+// Tasks is the number of tasks the process runs: input tasks (ids 0 up)
+// and backfill tasks (ids after them).
+func (c *Config) Tasks() int { return c.InputTasks() + c.BackfillTaskCount() }
+
+// BackfillGroup is the consumer group of the backfill tasks:
+// <group.id>-backfill, whether they run beside input tasks or alone
+// (input.format=archive), so that every process of a deployment shares the
+// work items.
+func (c *Config) BackfillGroup() string { return c.GroupID + "-backfill" }
 
 // groupOptions returns the consumer-group settings of the Kafka source.
 func (c *Config) groupOptions() ingest.GroupOptions {

@@ -115,7 +115,9 @@ type DemoOptions struct {
 // Demo starts the embedded broker, loads the OpenBMP file into
 // openbmp.bmp_raw, runs the connector with the default configuration until
 // the input is drained, and prints a table of records per output topic with
-// a few decoded sample elems.
+// a few decoded sample elems. Then it backfills the two bundled archive
+// dumps through backfill.topic with two backfill tasks and prints their
+// progress per collector.
 func Demo(ctx context.Context, o DemoOptions) error {
 	values, keys, name, err := demoInput(o.Data)
 	if err != nil {
@@ -166,5 +168,5 @@ func Demo(ctx context.Context, o DemoOptions) error {
 			fmt.Fprintf(o.Out, "%s: %s\n", c.topics[t], s)
 		}
 	}
-	return nil
+	return demoBackfill(ctx, o, addr) // backfill_demo.go
 }

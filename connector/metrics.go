@@ -36,7 +36,9 @@ import (
 // records by type and topic, filtered elems, dead letters by topic, skipped
 // records, decode errors by kind, commits), per-task assigned partitions,
 // consumer lag per partition this process holds, produce latency and
-// errors; bgp_connector_kafka_* from franz-go's kprom per client (connects
+// errors; bgp_connector_backfill_* per backfill task (items done, failed,
+// skipped and in flight, resumes, bytes fetched, records, elems published,
+// re-published elems, checkpoints, checkpoint lag, gaps and bytes skipped); bgp_connector_kafka_* from franz-go's kprom per client (connects
 // and errors per broker, bytes and records produced and fetched, buffered
 // records, request latencies); go_* and process_* runtime metrics.
 
@@ -68,7 +70,7 @@ type observer struct {
 }
 
 func newObserver(cfg *Config) *observer {
-	return &observer{joined: make([]atomic.Bool, cfg.TasksMax), stateTopic: cfg.StateTopic()}
+	return &observer{joined: make([]atomic.Bool, cfg.Tasks()), stateTopic: cfg.StateTopic()}
 }
 
 // decodeError counts an undecodable input record by the kind of its error
@@ -191,6 +193,7 @@ func (cc connectorCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInput, descOutput, descFiltered, descDeadLetters, descSkipped, descDecodeErrs, descCommits, descTasks, descAssigned, descLag} {
 		ch <- d
 	}
+	describeBackfill(ch) // backfill.go
 }
 
 // Collect is prometheus.Collector's.
@@ -227,6 +230,7 @@ func (cc connectorCollector) Collect(ch chan<- prometheus.Metric) {
 	for i, n := range c.Holding() {
 		ch <- prometheus.MustNewConstMetric(descAssigned, prometheus.GaugeValue, float64(n), strconv.Itoa(i))
 	}
+	c.collectBackfill(ch) // backfill.go
 	c.collectLag(ch)
 }
 
@@ -252,23 +256,35 @@ func (c *Connector) collectLag(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
 	defer cancel()
-	lags, err := kadm.NewClient(c.prod).Lag(ctx, c.cfg.GroupID)
-	var gl kadm.DescribedGroupLag
-	if err == nil {
-		gl = lags[c.cfg.GroupID]
-		err = gl.Error()
+	var groups []string
+	if c.cfg.InputTasks() > 0 {
+		groups = append(groups, c.cfg.GroupID)
 	}
-	if err != nil {
-		c.obs.lagErrors.Inc()
-		c.log.Debug("consumer lag unavailable", "group", c.cfg.GroupID, "err", err)
-		return
+	if c.cfg.BackfillTaskCount() > 0 {
+		groups = append(groups, c.cfg.BackfillGroup()) // work items waiting
 	}
-	for _, l := range gl.Lag.Sorted() {
-		if l.Member == nil || l.Err != nil || l.Lag < 0 {
+	lags, err := kadm.NewClient(c.prod).Lag(ctx, groups...)
+	for _, g := range groups {
+		var gl kadm.DescribedGroupLag
+		if err == nil {
+			gl = lags[g]
+		}
+		gerr := err
+		if gerr == nil {
+			gerr = gl.Error()
+		}
+		if gerr != nil {
+			c.obs.lagErrors.Inc()
+			c.log.Debug("consumer lag unavailable", "group", g, "err", gerr)
 			continue
 		}
-		if task, ok := members[l.Member.MemberID]; ok {
-			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), l.Topic, strconv.Itoa(int(l.Partition)), task)
+		for _, l := range gl.Lag.Sorted() {
+			if l.Member == nil || l.Err != nil || l.Lag < 0 {
+				continue
+			}
+			if task, ok := members[l.Member.MemberID]; ok {
+				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), l.Topic, strconv.Itoa(int(l.Partition)), task)
+			}
 		}
 	}
 }
@@ -393,7 +409,7 @@ func (c *Connector) Status() Status {
 	c.tasksMu.Lock()
 	defer c.tasksMu.Unlock()
 	failed := false
-	for i := 0; i < c.cfg.TasksMax; i++ {
+	for i := 0; i < c.cfg.Tasks(); i++ {
 		ts := TaskStatus{ID: i, State: "UNASSIGNED", WorkerID: host}
 		if i < len(c.tasks) && c.tasks[i] != nil {
 			ts.State, ts.Trace = c.tasks[i].status()

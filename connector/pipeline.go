@@ -2,10 +2,12 @@
 // Kafka Connect style .properties file, see [Config]), the embedded broker,
 // topic creation, the tasks of the consumer group (each one source → filter
 // → sink), offset commits, metrics, the status endpoint and graceful
-// shutdown, plus the demo and the end-to-end benchmark. BMP session state
-// (router names, Peer Up sessions) is kept in a compacted changelog topic
-// so that it survives restarts and rebalances (bmpstate.go,
-// bmp.state.enable).
+// shutdown, the archive backfill (backfill tasks beside or instead of the
+// input tasks, QueueBackfill and BackfillStatus for the backfill command;
+// see backfill.go), plus the demo and the end-to-end benchmark. BMP
+// session state (router names, Peer Up sessions) is kept in a compacted
+// changelog topic so that it survives restarts and rebalances
+// (bmpstate.go, bmp.state.enable).
 //
 // It holds no format logic of its own: decoding lives in mrt and openbmp,
 // the consumer side in ingest, filtering in filter and encoding in emit.
@@ -60,7 +62,8 @@ type Connector struct {
 	tasks   []*task
 
 	metricsAddr atomic.Pointer[string]
-	obs         *observer // metrics.go
+	obs         *observer       // metrics.go
+	bf          *backfillShared // backfill.go: nil without backfill tasks
 }
 
 // MetricsAddr returns the address the metrics endpoint listens on, once
@@ -206,15 +209,30 @@ func (c *Connector) Run(ctx context.Context) error {
 	if err := c.setupFraming(ctx); err != nil {
 		return err
 	}
-	go c.watchInputTopics(ctx, base)
+	if cfg.InputTasks() > 0 {
+		go c.watchInputTopics(ctx, base)
+	}
+	if cfg.BackfillTaskCount() > 0 {
+		if err := c.startBackfill(base); err != nil {
+			return err
+		}
+		defer c.stopBackfill()
+	}
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var wg sync.WaitGroup
-	tasks := make([]*task, cfg.TasksMax)
-	errs := make([]error, cfg.TasksMax)
+	tasks := make([]*task, cfg.Tasks())
+	errs := make([]error, len(tasks))
 	for i := range tasks {
-		t, err := c.newTask(i, withOpts(base, c.kafkaMetrics("task-"+strconv.Itoa(i))...))
+		opts := withOpts(base, c.kafkaMetrics("task-"+strconv.Itoa(i))...)
+		var t *task
+		var err error
+		if i < cfg.InputTasks() {
+			t, err = c.newTask(i, opts)
+		} else {
+			t, err = c.newBackfillTask(i, opts)
+		}
 		if err != nil {
 			stop(err)
 			break
@@ -240,9 +258,13 @@ func (c *Connector) Run(ctx context.Context) error {
 	c.tasks = tasks
 	c.tasksMu.Unlock()
 	c.readyOnce.Do(func() { close(c.ready) })
-	c.log.Info("connector running", "name", cfg.Name, "group", cfg.GroupID, "tasks", cfg.TasksMax,
+	c.log.Info("connector running", "name", cfg.Name, "group", cfg.GroupID, "tasks", cfg.InputTasks(),
 		"input", inputDesc(cfg), "format", cfg.InputFormat, "outputs", cfg.OutputTopicPrefix+".{ribs,announcements,withdrawals,peerstates,stats}",
 		"value.format", c.framing.String())
+	if n := cfg.BackfillTaskCount(); n > 0 {
+		c.log.Info("backfill tasks running", "tasks", n, "group", cfg.BackfillGroup(), "topic", cfg.BackfillTopic,
+			"state", cfg.BackfillStateTopic, "cache", cfg.BackfillCacheDir)
+	}
 	wg.Wait()
 
 	// Shutdown: every task stopped fetching; finish what is in flight and
@@ -284,6 +306,9 @@ func (c *Connector) elemTotal() uint64 {
 }
 
 func inputDesc(cfg *Config) string {
+	if cfg.InputTasks() == 0 {
+		return "none (input.format=archive: backfill tasks only)"
+	}
 	if cfg.InputFormat == "ris-live" {
 		return cfg.RISLiveURL
 	}
@@ -313,6 +338,9 @@ func (c *Connector) ensureTopics(ctx context.Context) error {
 		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("creating output topic %q: %w", r.Topic, r.Err)
 		}
+	}
+	if c.cfg.BackfillTaskCount() > 0 {
+		return ensureBackfillTopics(ctx, adm, c.cfg)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ type task struct {
 	c     *Connector
 	id    int
 	src   taskSource
+	bf    *ingest.BackfillSource // src of a backfill task (backfill.go), else nil
 	sink  *emit.KafkaSink
 	bmp   *ingest.StateLog // BMP session state changelog (nil: not kept)
 	match *filter.Matcher
@@ -41,7 +42,8 @@ type task struct {
 }
 
 // taskSource is what a task reads: the Kafka source (ingest.KafkaSource)
-// of input topics, or RIS Live's feed (input.format=ris-live).
+// of input topics, RIS Live's feed (input.format=ris-live), or the work
+// items of a backfill task (ingest.BackfillSource).
 type taskSource interface {
 	ingest.Source
 	// Client is the source's Kafka client (nil for RIS Live): in
@@ -73,8 +75,10 @@ func newValueFormat(cfg *Config, f *filter.Filter) (ingest.ValueFormat, error) {
 		return v, nil
 	case "ris-live":
 		return nil, nil // no input topics
+	case "archive":
+		return nil, nil // backfill tasks only (backfill.go)
 	}
-	return nil, errors.New(strconv.Quote(cfg.InputFormat) + " is not one of openbmp, bmp, mrt, ris-live")
+	return nil, errors.New(strconv.Quote(cfg.InputFormat) + " is not one of openbmp, bmp, mrt, ris-live, archive")
 }
 
 func (c *Connector) newTask(id int, base []kgo.Opt) (*task, error) {

@@ -40,6 +40,12 @@ type Hooks struct {
 	// completed offsets are committed: per-partition state (BMP sessions)
 	// must be dropped.
 	Revoked func(map[string][]int32)
+	// Revoking, when set, is called first, before the group waits for the
+	// records in flight of revoked partitions (not lost ones: another
+	// member may own those already): a source whose records take long to
+	// complete (a backfill item's whole dump) stops them here, leaving them
+	// uncompleted, so the group does not wait.
+	Revoking func(ctx context.Context, revoked map[string][]int32)
 }
 
 // Group is one consumer-group member (a task): it polls input records and
@@ -136,6 +142,9 @@ func (s *Group) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32)
 func (s *Group) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	if s.hooks.Revoking != nil && len(m) > 0 {
+		s.hooks.Revoking(wctx, m)
+	}
 	offs := s.trk.Revoke(wctx, m)
 	if len(offs) > 0 {
 		if err := s.commit(ctx, offs); err != nil {

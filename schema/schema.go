@@ -1,5 +1,6 @@
 // Package schema holds the Avro schemas of the connector's output topics, one
-// .avsc file per output type, embedded in the binary.
+// .avsc file per output type, and of the archive backfill's work items
+// (backfill.avsc, see BackfillCodec), embedded in the binary.
 //
 // The .avsc files are the contract with consumers: package emit encodes to
 // them and tests decode emit's output with goavro from these files, an

@@ -52,3 +52,32 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestBackfillSchema: the work item schema parses and round-trips a datum
+// in single-object encoding, with its optional fields absent and present.
+func TestBackfillSchema(t *testing.T) {
+	c, err := BackfillCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rabin == 0 || !json.Valid([]byte(BackfillText())) {
+		t.Fatal("no fingerprint or invalid JSON")
+	}
+	for _, size := range []any{nil, map[string]any{"long": int64(34060)}} {
+		in := map[string]any{"url": "https://x/rrc00/2015.04/updates.20150401.0000.gz", "project": "ris", "collector": "rrc00",
+			"record_type": "updates", "initial_time": int64(1427846400), "duration": int64(300), "expected_size": size, "format": "mrt",
+			"windows": []any{map[string]any{"start_us": int64(1427846400e6), "end_us": nil}}}
+		b, err := c.SingleFromNative(nil, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := c.NativeFromSingle(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := out.(map[string]any)
+		if m["url"] != in["url"] || m["duration"] != int64(300) || len(m["windows"].([]any)) != 1 {
+			t.Errorf("round trip: %v", m)
+		}
+	}
+}

@@ -20,11 +20,19 @@ func init() {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the connector on an embedded broker with the bundled OpenBMP data and show the output",
+		Short: "Run the connector on an embedded broker with the bundled OpenBMP data and archive dumps, and show the output",
 		Long: `demo starts an embedded Kafka broker, loads the bundled OpenBMP messages
 (recorded from a real gobgpd BMP stream) into openbmp.bmp_raw, runs the
 connector with the default configuration until the input is drained, and
-prints the number of records on each output topic with a few decoded elems.`,
+prints the number of records on each output topic with a few decoded elems.
+
+Then it backfills two bundled real archive dumps (RIS rrc06 and RouteViews
+route-views.jinx updates of 2015-04-01 00:00, from libbgpstream's test set):
+it lays them out as an archive mirror, lists them with the archive index,
+queues one work item per dump on bgp.backfill (as "backfill" does), runs two
+backfill tasks (input.format=archive) until the items are done, and prints
+the progress per collector (as "backfill --status" does) and the elems the
+dumps added to each output topic.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkData(data); err != nil {

@@ -81,3 +81,23 @@ func TestSchemaPrintsAvsc(t *testing.T) {
 		t.Errorf("%d schemas, want %d", n, schema.NumTypes)
 	}
 }
+
+// TestSchemaBackfill: "schema backfill" prints the work item schema, bare,
+// with its fingerprint on stderr, and nothing else.
+func TestSchemaBackfill(t *testing.T) {
+	out, errOut, err := runRoot(t, "schema", "backfill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := goavro.NewCodec(out)
+	if err != nil {
+		t.Fatalf("goavro: %v\n%s", err, out)
+	}
+	want, _ := schema.BackfillCodec()
+	if out != schema.BackfillText() || c.Rabin != want.Rabin {
+		t.Errorf("stdout is not backfill.avsc")
+	}
+	if !strings.Contains(errOut, "backfill.topic") || strings.Contains(errOut, "announcements") {
+		t.Errorf("stderr %q", errOut)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -63,14 +64,23 @@ func materialize(t *testing.T, pod corev1.PodSpec, ctr corev1.Container, root st
 	}
 }
 
+// freePort returns a port free on every interface, below Linux's
+// ephemeral range (32768-60999): the chart renders the port into
+// metrics.listen=:PORT, and a port from the ephemeral range can be taken by
+// an outgoing connection of a test running beside this one before the
+// connector binds it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-31999")
+	return 0
 }
 
 func httpGet(url string) (int, string) {

@@ -38,6 +38,9 @@ type Entry struct {
 	// root; Truncated is the truncated original served instead when
 	// Options.Truncated is set ("" when there is none).
 	Source, Truncated string
+	// Data, when set, is served instead of the corpus file Source: a dump
+	// a test built (RepeatRIB), under a real archive name.
+	Data []byte
 
 	// Transport, Format and Attrs describe a stream resource of the CAIDA
 	// broker (Transport "kafka"); empty for an archive file.
@@ -187,7 +190,11 @@ func WriteMirror(tb testing.TB, dir string, entries []Entry) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			tb.Fatal(err)
 		}
-		if err := os.WriteFile(p, Bytes(tb, e.Source), 0o644); err != nil {
+		b := e.Data
+		if b == nil {
+			b = Bytes(tb, e.Source)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			tb.Fatal(err)
 		}
 	}

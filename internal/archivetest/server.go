@@ -162,7 +162,11 @@ func (s *Server) add(tb testing.TB, e Entry, published bool, now time.Time) *ser
 	if s.opts.Truncated && e.Truncated != "" {
 		src = e.Truncated
 	}
-	sv.data = Bytes(tb, src)
+	if e.Data != nil {
+		sv.data = e.Data
+	} else {
+		sv.data = Bytes(tb, src)
+	}
 	s.entries[e.URLPath()] = sv
 	return sv
 }

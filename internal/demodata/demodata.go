@@ -1,7 +1,9 @@
 // Package demodata embeds the OpenBMP recordings of real routers' BMP
-// streams (gobgpd and FRR, see README.md and record.sh here) in the binary,
-// so that "bgp-connector demo" and "bench" run from an installed binary,
-// anywhere. Tests use the same files.
+// streams (gobgpd and FRR, see README.md and record.sh here) and two small
+// real MRT updates dumps (RIS rrc06 and RouteViews route-views.jinx, from
+// libbgpstream's BSD-2-Clause test set, see README.md) in the binary, so
+// that "bgp-connector demo" (with its archive backfill) and "bench" run from
+// an installed binary, anywhere. Tests use the same files.
 //
 // It holds data only: no decoding (package openbmp reads the files).
 package demodata
@@ -28,3 +30,23 @@ var GoBGP []byte
 //
 //go:embed frr-bmp.obmp
 var FRR []byte
+
+// The archive dumps of the demo's backfill: real updates files of
+// 2015-04-01 00:00 (README.md says where they come from).
+const (
+	// RISFile is RIS rrc06's updates dump (gzip, 5 min, 1561 elems).
+	RISFile = "ris.rrc06.updates.1427846400.gz"
+	// RouteViewsFile is RouteViews route-views.jinx's updates dump (bzip2,
+	// 15 min, 8611 elems).
+	RouteViewsFile = "routeviews.route-views.jinx.updates.1427846400.bz2"
+)
+
+// RIS is the content of RISFile.
+//
+//go:embed ris.rrc06.updates.1427846400.gz
+var RIS []byte
+
+// RouteViews is the content of RouteViewsFile.
+//
+//go:embed routeviews.route-views.jinx.updates.1427846400.bz2
+var RouteViews []byte
