@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -157,7 +158,7 @@ func NewFileSource(r io.Reader, o FileOptions) (*FileSource, error) {
 		s.comp = sc.Reader().Compression()
 	case FormatBMP, FormatOpenBMP:
 		s.raw = &countReader{r: br}
-		dec, comp, err := compress.NewReader(s.raw, "", 0)
+		dec, comp, err := compress.NewReader(s.raw, "", min(2, runtime.GOMAXPROCS(0))) // bzip2 blocks in parallel, as the MRT reader does
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Name, err)
 		}
