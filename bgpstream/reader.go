@@ -151,27 +151,8 @@ func (rd *reader) send(ctx context.Context, it item) bool {
 }
 
 // clip ends the input at the first record past the end of the stream's
-// last window, as bgpreader does: that record stays, with status
-// outside-interval and no elems, and the rest of the input is not read.
-func (rd *reader) clip(b *decode.Batch) bool {
-	end := rd.s.endUS
-	if end == 0 {
-		return false
-	}
-	for i := range b.Records {
-		if b.Records[i].Time > end {
-			b.Truncate(i + 1)
-			b.Records[i].Status = decode.StatusOutsideInterval
-			e := len(b.ElemRecord)
-			for e > 0 && int(b.ElemRecord[e-1]) == i {
-				e--
-			}
-			b.Elems, b.ElemRecord = b.Elems[:e], b.ElemRecord[:e]
-			return true
-		}
-	}
-	return false
-}
+// last window (decode.Batch.ClipAfter): the rest of the input is not read.
+func (rd *reader) clip(b *decode.Batch) bool { return b.ClipAfter(rd.s.endUS) }
 
 // report hands the batch's damage to OnDamage.
 func (rd *reader) report(b *decode.Batch) {

@@ -228,6 +228,30 @@ func (b *Batch) Truncate(n int) {
 	b.Gaps = b.Gaps[:g]
 }
 
+// ClipAfter ends the batch at its first record later than end (µs since the
+// epoch), as bgpreader ends an input past the last interval: that record
+// stays, with status outside-interval and no elems, and the records after it
+// are dropped (Truncate). It reports whether it clipped; the caller reads no
+// further. end 0 means no end.
+func (b *Batch) ClipAfter(end int64) bool {
+	if end == 0 {
+		return false
+	}
+	for i := range b.Records {
+		if b.Records[i].Time > end {
+			b.Truncate(i + 1)
+			b.Records[i].Status = StatusOutsideInterval
+			e := len(b.ElemRecord)
+			for e > 0 && int(b.ElemRecord[e-1]) == i {
+				e--
+			}
+			b.Elems, b.ElemRecord = b.Elems[:e], b.ElemRecord[:e]
+			return true
+		}
+	}
+	return false
+}
+
 // AppendUpdate appends the elems of a decoded UPDATE u to record ri of b,
 // as every source of updates does (MRT BGP4MP, RIS Live): the W elems, then
 // the A elems, which share one copy of u's attributes owned by b. peer and

@@ -199,26 +199,8 @@ func (s *BackfillSource) fill(ctx context.Context, b *decode.Batch) (bool, error
 }
 
 // clip ends the dump at the first record past the end of the item's last
-// window, as bgpreader does: that record stays, with status
-// outside-interval and no elems, and the rest is not read.
-func (r *backfillRun) clip(b *decode.Batch) bool {
-	if r.endUS == 0 {
-		return false
-	}
-	for i := range b.Records {
-		if b.Records[i].Time > r.endUS {
-			b.Truncate(i + 1)
-			b.Records[i].Status = decode.StatusOutsideInterval
-			e := len(b.ElemRecord)
-			for e > 0 && int(b.ElemRecord[e-1]) == i {
-				e--
-			}
-			b.Elems, b.ElemRecord = b.Elems[:e], b.ElemRecord[:e]
-			return true
-		}
-	}
-	return false
-}
+// window (decode.Batch.ClipAfter): the rest is not read.
+func (r *backfillRun) clip(b *decode.Batch) bool { return b.ClipAfter(r.endUS) }
 
 // account counts what a batch holds: records, gaps, fetched bytes, elems
 // filtered.
