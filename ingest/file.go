@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -158,7 +157,7 @@ func NewFileSource(r io.Reader, o FileOptions) (*FileSource, error) {
 		s.comp = sc.Reader().Compression()
 	case FormatBMP, FormatOpenBMP:
 		s.raw = &countReader{r: br}
-		dec, comp, err := compress.NewReader(s.raw, "", min(2, runtime.GOMAXPROCS(0))) // bzip2 blocks in parallel, as the MRT reader does
+		dec, comp, err := compress.NewReader(s.raw, "", mrt.Bzip2Workers(o.ReaderOpts...)) // as the MRT reader would
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Name, err)
 		}

@@ -229,6 +229,19 @@ func WithBzip2Workers(n int) ReaderOpt {
 	return optFunc(func(c *readerCfg) { c.bzip2Workers = n })
 }
 
+// Bzip2Workers returns the bzip2 worker count opts resolve to (the default
+// unless WithBzip2Workers is among them), for a caller that decompresses a
+// non-MRT input with the same settings.
+func Bzip2Workers(opts ...ReaderOpt) int {
+	cfg := readerCfg{bzip2Workers: defaultBzip2Workers()}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	return cfg.bzip2Workers
+}
+
+func defaultBzip2Workers() int { return min(2, runtime.GOMAXPROCS(0)) }
+
 // WithChunkSize sets the size of the buffers that carry decompressed data
 // from the decompression goroutine (default 512 KiB; 4 KiB to 16 MiB).
 func WithChunkSize(n int) ReaderOpt { return optFunc(func(c *readerCfg) { c.chunkSize = n }) }
@@ -290,7 +303,7 @@ func NewReader(r io.Reader, opts ...ReaderOpt) (*Reader, error) {
 	cfg := readerCfg{
 		maxRecordLen: DefaultMaxRecordLen,
 		maxSkew:      7 * 24 * time.Hour,
-		bzip2Workers: min(2, runtime.GOMAXPROCS(0)),
+		bzip2Workers: defaultBzip2Workers(),
 		chunkSize:    defaultChunkSize,
 	}
 	for _, o := range opts {

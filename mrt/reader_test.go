@@ -811,3 +811,20 @@ func TestRawRecordAppendToRoundTrip(t *testing.T) {
 		t.Fatalf("re-framed %d bytes differ from the %d input bytes", len(out), len(plain))
 	}
 }
+
+// TestBzip2Workers: the worker count options resolve to, the last
+// WithBzip2Workers winning, else the default (2, or 1 with one CPU).
+func TestBzip2Workers(t *testing.T) {
+	if got, want := Bzip2Workers(), min(2, runtime.GOMAXPROCS(0)); got != want {
+		t.Errorf("default: %d, want %d", got, want)
+	}
+	if got := Bzip2Workers(WithChunkSize(16<<10), WithBzip2Workers(1)); got != 1 {
+		t.Errorf("WithBzip2Workers(1): %d", got)
+	}
+	if got := Bzip2Workers(WithBzip2Workers(0), WithName("x")); got != 0 {
+		t.Errorf("WithBzip2Workers(0): %d", got)
+	}
+	if got := Bzip2Workers(WithBzip2Workers(1), WithBzip2Workers(4)); got != 4 {
+		t.Errorf("last wins: %d", got)
+	}
+}
