@@ -17,7 +17,8 @@ import (
 	"github.com/bgp-connector/bgp-connector/schema"
 )
 
-// The demo's archive backfill: the two bundled real dumps, laid out as a
+// The demo's archive backfill: the two bundled dumps (derived from the
+// gobgpd and FRR recordings, see internal/demodata), laid out as a
 // mirror of the archives, listed by the archive index, queued on
 // backfill.topic and read by two backfill tasks.
 
@@ -86,7 +87,7 @@ func demoBackfill(ctx context.Context, o DemoOptions, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\narchive backfill: %d dumps of %s (%s; bundled real updates files, libbgpstream's test set) listed by the archive index, %d work items queued to %s\n",
+	fmt.Fprintf(o.Out, "\narchive backfill: %d dumps of %s (%s; bundled updates dumps derived from the gobgpd and FRR recordings) listed by the archive index, %d work items queued to %s\n",
 		len(dumps), demoWindow, strings.Join(names, ", "), len(plan.Queue), cfg.BackfillTopic)
 	c, err := New(cfg, o.Log, WithBrokers(addr))
 	if err != nil {

@@ -26,9 +26,10 @@ func init() {
 connector with the default configuration until the input is drained, and
 prints the number of records on each output topic with a few decoded elems.
 
-Then it backfills two bundled real archive dumps (RIS rrc06 and RouteViews
-route-views.jinx updates of 2015-04-01 00:00, from libbgpstream's test set):
-it lays them out as an archive mirror, lists them with the archive index,
+Then it backfills two bundled archive dumps (MRT updates dumps derived from
+the gobgpd and FRR BMP recordings, placed as RIS rrc06's and RouteViews
+route-views.jinx's updates of 2015-04-01 00:00): it lays them out as an
+archive mirror, lists them with the archive index,
 queues one work item per dump on bgp.backfill (as "backfill" does), runs two
 backfill tasks (input.format=archive) until the items are done, and prints
 the progress per collector (as "backfill --status" does) and the elems the

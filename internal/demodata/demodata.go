@@ -1,9 +1,9 @@
 // Package demodata embeds the OpenBMP recordings of real routers' BMP
 // streams (gobgpd and FRR, see README.md and record.sh here) and two small
-// real MRT updates dumps (RIS rrc06 and RouteViews route-views.jinx, from
-// libbgpstream's BSD-2-Clause test set, see README.md) in the binary, so
-// that "bgp-connector demo" (with its archive backfill) and "bench" run from
-// an installed binary, anywhere. Tests use the same files.
+// MRT updates dumps derived from them (make-dumps.sh) in the binary, so that
+// "bgp-connector demo" (with its archive backfill) and "bench" run from an
+// installed binary, anywhere. Tests use the same files; the real archive
+// data of the tests stays in ../shared.
 //
 // It holds data only: no decoding (package openbmp reads the files).
 package demodata
@@ -31,22 +31,26 @@ var GoBGP []byte
 //go:embed frr-bmp.obmp
 var FRR []byte
 
-// The archive dumps of the demo's backfill: real updates files of
-// 2015-04-01 00:00 (README.md says where they come from).
+// The archive dumps of the demo's backfill, derived from the recordings by
+// make-dumps.sh (derive-mrt): the updates dumps a collector peering with the
+// monitored routers' peers would have written, from 2015-04-01 00:00 UTC.
+// The demo puts them under RIS rrc06's and RouteViews route-views.jinx's
+// archive paths, so that both layouts and both codecs are read.
 const (
-	// RISFile is RIS rrc06's updates dump (gzip, 5 min, 1561 elems).
-	RISFile = "ris.rrc06.updates.1427846400.gz"
-	// RouteViewsFile is RouteViews route-views.jinx's updates dump (bzip2,
-	// 15 min, 8611 elems).
-	RouteViewsFile = "routeviews.route-views.jinx.updates.1427846400.bz2"
+	// RISFile is the gobgpd recording's dump (gzip; 13 elems: 8 A, 2 W,
+	// 3 S).
+	RISFile = "gobgp.updates.20150401.0000.gz"
+	// RouteViewsFile is the FRR recording's dump (bzip2; 9 elems: 5 A,
+	// 2 W, 2 S).
+	RouteViewsFile = "frr.updates.20150401.0000.bz2"
 )
 
 // RIS is the content of RISFile.
 //
-//go:embed ris.rrc06.updates.1427846400.gz
+//go:embed gobgp.updates.20150401.0000.gz
 var RIS []byte
 
 // RouteViews is the content of RouteViewsFile.
 //
-//go:embed routeviews.route-views.jinx.updates.1427846400.bz2
+//go:embed frr.updates.20150401.0000.bz2
 var RouteViews []byte
