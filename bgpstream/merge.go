@@ -144,59 +144,39 @@ func (q *queue) insert(e *mres) int {
 		}
 		return x
 	}
-	dirty := 0
+	// The groups either side of t: before.time <= t <= after.time, one of
+	// them equal to t when a group of that time exists.
+	var before, after *mgroup
 	if abs(t-q.head.time) < abs(t-q.tail.time) {
-		// from the head, towards the tail
-		var last *mgroup
-		cur := q.head
-		for cur != nil && cur.time < t {
-			last, cur = cur, cur.next
+		after = q.head // from the head, towards the tail
+		for after != nil && after.time < t {
+			before, after = after, after.next
 		}
-		if cur != nil && cur.time == t {
-			if cur.add(e) {
-				dirty = 1
+	} else {
+		before = q.tail // from the tail, towards the head
+		for before != nil && before.time > t {
+			after, before = before, before.prev
+		}
+	}
+	for _, g := range [2]*mgroup{after, before} {
+		if g != nil && g.time == t {
+			if g.add(e) {
+				return 1
 			}
-			return dirty
+			return 0
 		}
-		g := newGroup(e)
-		g.next, g.prev = cur, last
-		switch {
-		case cur == nil:
-			last.next = g
-			q.tail = g
-		case last == nil:
-			cur.prev = g
-			q.head = g
-		default:
-			cur.prev = g
-			last.next = g
-		}
-		return 0
-	}
-	// from the tail, towards the head
-	var last *mgroup
-	cur := q.tail
-	for cur != nil && cur.time > t {
-		last, cur = cur, cur.prev
-	}
-	if cur != nil && cur.time == t {
-		if cur.add(e) {
-			dirty = 1
-		}
-		return dirty
 	}
 	g := newGroup(e)
-	g.prev, g.next = cur, last
-	switch {
-	case cur == nil:
-		last.prev = g
+	g.prev, g.next = before, after
+	if before == nil {
 		q.head = g
-	case last == nil:
-		cur.next = g
+	} else {
+		before.next = g
+	}
+	if after == nil {
 		q.tail = g
-	default:
-		cur.next = g
-		last.prev = g
+	} else {
+		after.prev = g
 	}
 	return 0
 }
