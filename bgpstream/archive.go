@@ -12,6 +12,7 @@ import (
 
 	"github.com/bgp-connector/bgp-connector/archive"
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/filter"
 	"github.com/bgp-connector/bgp-connector/ingest"
 	"github.com/bgp-connector/bgp-connector/ingest/rislive"
 )
@@ -328,12 +329,12 @@ func (d *archiveDI) stream(dm archive.Dump) *resource {
 				rislive.WithProject(dm.Project), rislive.WithLogger(s.cfg.log))
 		}
 	case "bmp", "":
-		topics := splitNames([]string{dm.Attrs["kafka-topics"]})
+		topics := filter.SplitList([]string{dm.Attrs["kafka-topics"]})
 		if len(topics) == 0 {
 			d.s.warnf("%s: stream resource %s has no kafka-topics: skipped", d.name, dm.URL)
 			return nil
 		}
-		seeds := splitNames([]string{strings.TrimPrefix(dm.URL, "kafka://")})
+		seeds := filter.SplitList([]string{strings.TrimPrefix(dm.URL, "kafka://")})
 		g := ingest.GroupOptions{Group: "bgpstream-" + randomID(), Topics: topics, ResetLatest: true, FetchMaxWait: 50 * time.Millisecond}
 		vf := labelled{ValueFormat: ingest.BMPValues{}, project: dm.Project, collector: dm.Collector}
 		r.open = func(ctx context.Context, _ bool) (ingest.Source, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/bgp-connector/bgp-connector/decode"
+	"github.com/bgp-connector/bgp-connector/filter"
 	"github.com/bgp-connector/bgp-connector/ingest"
 )
 
@@ -82,7 +83,7 @@ func newKafkaDI(s *Stream, o map[string][]string) (dataInterface, error) {
 			return nil, fmt.Errorf("kafka: topic regex %q: %w", topics, err)
 		}
 	} else {
-		g.Topics = splitNames([]string{topics})
+		g.Topics = filter.SplitList([]string{topics})
 	}
 	stop, err := parseBool("stop-at-end", last(o, "stop-at-end"))
 	if err != nil {
@@ -100,7 +101,7 @@ func newKafkaDI(s *Stream, o map[string][]string) (dataInterface, error) {
 		return nil, fmt.Errorf("kafka: data-type %q: want bmp, openbmp, mrt or ris-live", dt)
 	}
 	vf = labelled{ValueFormat: vf, project: project, collector: last(o, "collector")}
-	seeds := splitNames([]string{brokers})
+	seeds := filter.SplitList([]string{brokers})
 	name := "kafka://" + strings.Join(seeds, ",") + "/" + topics
 	r := &resource{Name: name, Project: project, Type: decode.RecordUpdate, Format: "kafka"}
 	r.open = func(ctx context.Context, _ bool) (ingest.Source, error) {

@@ -96,19 +96,19 @@ func Interval(from, until time.Time) Option {
 // interface that lists dumps (csvfile, later the archive brokers) reads
 // only theirs, and records of other projects are filtered out.
 func Projects(names ...string) Option {
-	return func(c *config) { c.projects = append(c.projects, splitNames(names)...) }
+	return func(c *config) { c.projects = append(c.projects, filter.SplitList(names)...) }
 }
 
 // Collectors selects the collectors to read (rrc00, route-views2, ...), as
 // Projects does for projects.
 func Collectors(names ...string) Option {
-	return func(c *config) { c.colls = append(c.colls, splitNames(names)...) }
+	return func(c *config) { c.colls = append(c.colls, filter.SplitList(names)...) }
 }
 
 // RecordTypes selects "ribs" and/or "updates".
 func RecordTypes(types ...string) Option {
 	return func(c *config) {
-		for _, t := range splitNames(types) {
+		for _, t := range filter.SplitList(types) {
 			switch t {
 			case "ribs", "updates":
 				c.types = append(c.types, t)
@@ -184,18 +184,6 @@ func ReaderOptions(opts ...mrt.ReaderOpt) Option {
 // time is when a file was queued) and anchors relative intervals; default
 // time.Now.
 func Clock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-func splitNames(in []string) []string {
-	var out []string
-	for _, v := range in {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
 
 // OptionError lists every problem New found in its options, one per line.
 type OptionError struct {

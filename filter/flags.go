@@ -53,9 +53,10 @@ type FlagError struct {
 // Error returns "flag -k "10.0.0.0/33": bad prefix ...".
 func (e *FlagError) Error() string { return fmt.Sprintf("flag %s %q: %s", e.Flag, e.Value, e.Msg) }
 
-// splitList splits comma-separated values: "-c rrc00,rrc01" is "-c rrc00
-// -c rrc01".
-func splitList(vals []string) []string {
+// SplitList splits comma-separated flag values, as bgpreader takes them:
+// "-c rrc00,rrc01" is "-c rrc00 -c rrc01". Blanks around a value and empty
+// values are dropped.
+func SplitList(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		for _, p := range strings.Split(v, ",") {
@@ -85,7 +86,7 @@ func (fl *Flags) Build(now time.Time) (*Filter, error) {
 		}
 		vals := raw
 		if split {
-			vals = splitList(raw)
+			vals = SplitList(raw)
 		}
 		if term == "prefix" {
 			vals = splitFields(vals)

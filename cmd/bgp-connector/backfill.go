@@ -213,18 +213,7 @@ func kafkaConfigured(cfg *connector.Config) error {
 
 // backfillQuery turns -p -c -t -w -P into an archive query.
 func backfillQuery(bo *backfillFlags, sel *filter.Flags) (archive.Query, error) {
-	split := func(vs []string) []string {
-		var out []string
-		for _, v := range vs {
-			for _, s := range strings.Split(v, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					out = append(out, s)
-				}
-			}
-		}
-		return out
-	}
-	q := archive.Query{Projects: split(sel.Projects), Collectors: split(sel.Collectors), Types: split(sel.Types)}
+	q := archive.Query{Projects: filter.SplitList(sel.Projects), Collectors: filter.SplitList(sel.Collectors), Types: filter.SplitList(sel.Types)}
 	for i, p := range q.Projects {
 		name, ok := archive.ProjectName(p)
 		if !ok {
