@@ -287,6 +287,19 @@ func (c *Connector) Run(ctx context.Context) error {
 			close(t.released)
 		}
 	}
+	if cfg.BackfillTaskCount() > 0 {
+		var sum ingest.BackfillStats
+		for _, st := range c.BackfillStats() {
+			sum.ItemsDone += st.ItemsDone
+			sum.ItemsFailed += st.ItemsFailed
+			sum.ItemsSkipped += st.ItemsSkipped
+			sum.Resumes += st.Resumes
+			sum.Elems += st.Elems
+			sum.Republished += st.Republished
+		}
+		c.log.Info("backfill tasks stopped", "items_done", sum.ItemsDone, "items_failed", sum.ItemsFailed,
+			"items_skipped", sum.ItemsSkipped, "resumes", sum.Resumes, "elems", sum.Elems, "republished", sum.Republished)
+	}
 	c.log.Info("connector stopped", "records", c.Stats.Records.Load(), "elems", c.elemTotal(), "dead_letters", c.Stats.DeadLetters.Load())
 	if err := errors.Join(errs...); err != nil {
 		return err
