@@ -150,6 +150,24 @@ func (c *Connector) BackfillStats() map[int]ingest.BackfillStats {
 	return out
 }
 
+// backfillTotals sums the connector's backfill task counters.
+func backfillTotals(c *Connector) ingest.BackfillStats {
+	var t ingest.BackfillStats
+	for _, s := range c.BackfillStats() {
+		t.ItemsDone += s.ItemsDone
+		t.ItemsFailed += s.ItemsFailed
+		t.ItemsSkipped += s.ItemsSkipped
+		t.Resumes += s.Resumes
+		t.Elems += s.Elems
+		t.Republished += s.Republished
+		t.Checkpoints += s.Checkpoints
+		t.CheckpointLag = max(t.CheckpointLag, s.CheckpointLag)
+		t.Gaps += s.Gaps
+		t.BytesSkipped += s.BytesSkipped
+	}
+	return t
+}
+
 // ensureBackfillTopics creates backfill.topic and the compacted
 // backfill.state.topic when they are missing.
 func ensureBackfillTopics(ctx context.Context, adm *kadm.Client, cfg *Config) error {

@@ -285,24 +285,6 @@ func startBackfillConnector(t *testing.T, cfg *Config, addr string) (*Connector,
 	return c, stop
 }
 
-// backfillTotals sums the connector's backfill task counters.
-func backfillTotals(c *Connector) ingest.BackfillStats {
-	var t ingest.BackfillStats
-	for _, s := range c.BackfillStats() {
-		t.ItemsDone += s.ItemsDone
-		t.ItemsFailed += s.ItemsFailed
-		t.ItemsSkipped += s.ItemsSkipped
-		t.Resumes += s.Resumes
-		t.Elems += s.Elems
-		t.Republished += s.Republished
-		t.Checkpoints += s.Checkpoints
-		t.CheckpointLag = max(t.CheckpointLag, s.CheckpointLag)
-		t.Gaps += s.Gaps
-		t.BytesSkipped += s.BytesSkipped
-	}
-	return t
-}
-
 // outputValues returns each distinct output value with its count (a value
 // holds the elem's time, peer, prefix, dump URL and record offset: two
 // equal values are one elem published twice).

@@ -288,15 +288,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		}
 	}
 	if cfg.BackfillTaskCount() > 0 {
-		var sum ingest.BackfillStats
-		for _, st := range c.BackfillStats() {
-			sum.ItemsDone += st.ItemsDone
-			sum.ItemsFailed += st.ItemsFailed
-			sum.ItemsSkipped += st.ItemsSkipped
-			sum.Resumes += st.Resumes
-			sum.Elems += st.Elems
-			sum.Republished += st.Republished
-		}
+		sum := backfillTotals(c)
 		c.log.Info("backfill tasks stopped", "items_done", sum.ItemsDone, "items_failed", sum.ItemsFailed,
 			"items_skipped", sum.ItemsSkipped, "resumes", sum.Resumes, "elems", sum.Elems, "republished", sum.Republished)
 	}

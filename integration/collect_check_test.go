@@ -144,15 +144,7 @@ func connectorElems(t *testing.T, brokers []string, prefix string) []outElem {
 	var out []outElem
 	for _, r := range recs {
 		ty := byTopic[r.Topic]
-		codec, err := ty.Codec()
-		if err != nil {
-			t.Fatal(err)
-		}
-		native, _, err := codec.NativeFromSingle(r.Value)
-		if err != nil {
-			t.Fatalf("%s/%d@%d: goavro: %v", r.Topic, r.Partition, r.Offset, err)
-		}
-		m := native.(map[string]any)
+		m := avroNative(t, r, ty)
 		e := outElem{
 			part: m["source_partition"].(int32), off: m["source_offset"].(int64),
 			peer: str(m["peer_ip"]), peerASN: m["peer_asn"].(int64),
